@@ -1,0 +1,150 @@
+"""One typed hierarchy for every failure a caller may want to tell apart.
+
+Each class carries a stable machine-readable `code`; the API maps classes to HTTP statuses in a
+single table (api/errors.py), so the engine never speaks HTTP.
+"""
+
+from __future__ import annotations
+
+
+class LambdaCloneError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, detail: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail or {}
+
+
+# --- the caller's input --------------------------------------------------------------------
+class InvalidInput(LambdaCloneError):
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, detail={"field": field} if field else None)
+        if code:
+            self.code = code
+        self.field = field
+
+
+class UnknownRuntime(InvalidInput):
+    def __init__(self, runtime: str, version: str) -> None:
+        super().__init__(
+            f"runtime {runtime} {version} is not in the catalog (see GET /lambda/runtimes)",
+            field="runtime",
+            code="unknown_runtime",
+        )
+
+
+class CodeTooLarge(InvalidInput):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"code is {size} bytes; the limit is {limit} bytes", field="file", code="code_too_large"
+        )
+
+
+class PayloadTooLarge(LambdaCloneError):
+    code = "payload_too_large"
+
+
+# --- the state of things -------------------------------------------------------------------
+class FunctionNotFound(LambdaCloneError):
+    code = "function_not_found"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no function with key {key!r}", detail={"key": key})
+
+
+class OperationNotFound(LambdaCloneError):
+    code = "operation_not_found"
+
+    def __init__(self, operation_id: str) -> None:
+        super().__init__(f"no operation {operation_id!r}", detail={"operation": operation_id})
+
+
+class StaleRevision(LambdaCloneError):
+    """An update was based on a revision that is no longer the latest."""
+
+    code = "stale_revision"
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(
+            f"the update was based on revision {expected}, but the function is at {actual}",
+            detail={"expected_revision": expected, "current_revision": actual},
+        )
+
+
+class IdempotencyConflict(LambdaCloneError):
+    """The same idempotency key was used before with a different request body."""
+
+    code = "idempotency_key_reused"
+
+
+class FunctionBusy(LambdaCloneError):
+    """Another operation on the same function has not finished."""
+
+    code = "operation_in_progress"
+
+
+# --- the platform's parts ------------------------------------------------------------------
+class StoreUnavailable(LambdaCloneError):
+    code = "store_unavailable"
+
+
+class TargetError(LambdaCloneError):
+    """Provisioning failed in the target (local processes or the Pulumi/Kubernetes engine)."""
+
+    code = "target_error"
+
+
+class ToolMissing(TargetError):
+    code = "tool_missing"
+
+
+# --- invoking ------------------------------------------------------------------------------
+class InvokeError(LambdaCloneError):
+    code = "invoke_error"
+
+
+class FunctionNotReady(InvokeError):
+    code = "function_not_ready"
+
+
+class TooManyRequests(InvokeError):
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, detail={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
+class FunctionCrashed(InvokeError):
+    code = "function_crashed"
+
+
+class FunctionTimedOut(InvokeError):
+    code = "function_timed_out"
+
+
+# --- the control plane (added for the /lambda API) -----------------------------------------
+class CodeNotFound(LambdaCloneError):  # noqa: N818 - named like its siblings
+    """A revision points at code the code store no longer has."""
+
+    code = "code_not_found"
+
+
+class CatalogSourceMissing(LambdaCloneError):  # noqa: N818
+    """A runtime's default code file is missing from the installed `runtimes/` package."""
+
+    code = "catalog_source_missing"
+
+
+class OperationFailed(LambdaCloneError):  # noqa: N818
+    """An awaited operation finished in `failed`; carries the recorded error's code."""
+
+    def __init__(self, operation_id: str, code: str, message: str, detail: dict[str, object]):
+        super().__init__(message, detail={**detail, "operation": operation_id})
+        self.code = code
+        self.operation_id = operation_id

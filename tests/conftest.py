@@ -1,0 +1,63 @@
+"""Session-scoped real services for the whole suite: a MongoDB-wire server (FerretDB, or
+$MONGODB_URI), a Kubernetes control plane with kwok nodes, an S3 endpoint and a Pulumi
+environment. Each starts on first use, is readiness-checked, shows its log on failure and
+leaves nothing running or on disk afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from engine.embedded import run_ferretdb
+from tests.fixtures.kube import KubeCluster, start_kube_cluster
+from tests.fixtures.pulumi import pulumi_environment
+from tests.fixtures.s3 import s3_server
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    explicit = os.environ.get("MONGODB_URI")
+    if explicit:
+        yield explicit
+        return
+    with run_ferretdb(tmp_path_factory.mktemp("ferretdb")) as uri:
+        yield uri
+
+
+@pytest.fixture
+def mongo_db_name(mongo_uri: str) -> Iterator[str]:
+    """A fresh database per test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=3000) as client:
+        client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
+    with start_kube_cluster(tmp_path_factory.mktemp("kube")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with s3_server(tmp_path_factory.mktemp("s3")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pulumi_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return pulumi_environment(tmp_path_factory.mktemp("pulumi"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A per-test LAMBDACLONE data directory."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
