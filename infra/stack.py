@@ -1,0 +1,81 @@
+"""The whole base stack as one function of its configuration, free of import-time side effects.
+
+`__main__.py` calls `build(load_config())` and exports the result; the unit tests call `build`
+with a config they construct, under Pulumi mocks, and inspect every resource it registered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.access import build_access
+from infra.alb_controller import build_alb_controller
+from infra.bucket import build_bucket
+from infra.cluster import build_cluster
+from infra.config import CODE_PREFIX, PROJECT, StackConfig
+from infra.control_plane import build_control_plane
+from infra.mongodb import build_mongodb
+from infra.network import build_network, resolve_zones
+from infra.storage import build_storage
+
+
+def build(config: StackConfig) -> dict[str, pulumi.Output[Any]]:
+    """Create every resource of the base stack and return the stack outputs by name."""
+    aws_provider = aws.Provider(
+        "aws",
+        region=config.region,
+        default_tags=aws.ProviderDefaultTagsArgs(
+            tags={
+                "project": PROJECT,
+                "stack": pulumi.get_stack(),
+                "lambdaclone:cluster": config.cluster_name,
+            }
+        ),
+    )
+    aws_opts = pulumi.ResourceOptions(provider=aws_provider)
+    zones = resolve_zones(config, pulumi.InvokeOptions(provider=aws_provider))
+
+    network = build_network(config, zones, aws_opts)
+    cluster = build_cluster(config, network, aws_opts)
+    bucket = build_bucket(config, aws_opts)
+    storage_class = build_storage(config, cluster, aws_opts)
+    alb = build_alb_controller(config, cluster, network, aws_opts)
+    mongodb = build_mongodb(config, cluster.provider, storage_class)
+    access = build_access(config, cluster, bucket, mongodb.namespace, aws_opts)
+
+    outputs: dict[str, pulumi.Output[Any]] = {
+        "kubeconfig": cluster.kubeconfig,
+        "clusterName": cluster.name,
+        "region": pulumi.Output.from_input(config.region),
+        "functionsNamespace": access.functions_namespace,
+        "systemNamespace": mongodb.namespace.metadata.name,
+        "codeBucket": bucket.name,
+        "codePrefix": pulumi.Output.from_input(CODE_PREFIX),
+        "ingressClass": pulumi.Output.from_input(config.ingress_class),
+        "ingressGroup": pulumi.Output.from_input(config.ingress_group),
+        "mongoUri": mongodb.uri,
+        "controlPlaneServiceAccount": access.control_plane_service_account,
+        "controlPlaneRoleArn": access.control_plane_role_arn,
+        "functionServiceAccount": access.function_service_account,
+        "functionRoleArn": access.function_role_arn,
+        "albControllerRoleArn": alb.role.arn,
+        "oidcProviderArn": cluster.oidc.provider_arn,
+        "vpcId": network.vpc_id,
+        "storageClass": storage_class.metadata.name,
+    }
+    if config.deploy_control_plane:
+        ingress = build_control_plane(
+            config,
+            provider=cluster.provider,
+            access=access,
+            bucket=bucket,
+            mongodb=mongodb,
+            depends_on=[alb.release],
+        )
+        outputs["controlPlaneHostname"] = ingress.status.load_balancer.ingress.apply(
+            lambda items: str(items[0]["hostname"]) if items else ""
+        )
+    return outputs
