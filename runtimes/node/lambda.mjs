@@ -1,0 +1,187 @@
+// The AWS Lambda convention: handler(event, context[, callback]) with a Function URL (v2.0)
+// event. Async functions, promise-returning functions and callback(err, result) style all work,
+// so existing Lambda functions run unchanged.
+
+import { JSON_TYPE, fromThrown, invalidResponse, isText } from './common.mjs';
+
+const ACCOUNT_ID = '000000000000';
+
+function pad(n) {
+  return String(n).padStart(2, '0');
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** API Gateway's requestContext.time format: 21/Nov/2025:06:20:00 +0000 */
+function gatewayTime(d) {
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:`
+    + `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+/** Headers lower-cased and comma-joined; Cookie headers become the `cookies` array. */
+function splitHeaders(rawHeaders) {
+  const headers = {};
+  const cookies = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const key = rawHeaders[i].toLowerCase();
+    const value = rawHeaders[i + 1];
+    if (key === 'cookie') {
+      cookies.push(...value.split(';').map((c) => c.trim()).filter(Boolean));
+    } else {
+      headers[key] = key in headers ? `${headers[key]},${value}` : value;
+    }
+  }
+  return { headers, cookies };
+}
+
+function queryParameters(raw) {
+  const params = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    params[key] = key in params ? `${params[key]},${value}` : value;
+  }
+  return params;
+}
+
+/** The API Gateway HTTP API v2 / Function URL event for one request. */
+export function buildEvent(req, cfg) {
+  const { headers, cookies } = splitHeaders(req.rawHeaders);
+  const now = new Date();
+  const host = headers.host || 'localhost';
+  const event = {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: req.path,
+    rawQueryString: req.query,
+    headers,
+    requestContext: {
+      accountId: ACCOUNT_ID,
+      apiId: cfg.key || cfg.name,
+      domainName: host,
+      domainPrefix: host.split('.', 1)[0],
+      http: {
+        method: req.method,
+        path: req.path,
+        protocol: req.protocol,
+        sourceIp: req.sourceIp,
+        userAgent: headers['user-agent'] || '',
+      },
+      requestId: req.requestId,
+      routeKey: '$default',
+      stage: '$default',
+      time: gatewayTime(now),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+  if (cookies.length) event.cookies = cookies;
+  const query = queryParameters(req.query);
+  if (Object.keys(query).length) event.queryStringParameters = query;
+  if (req.body.length) {
+    const text = isText(headers['content-type'], req.body);
+    event.body = req.body.toString(text ? 'utf8' : 'base64');
+    event.isBase64Encoded = !text;
+  }
+  return event;
+}
+
+/** The context argument, with the property names of the node Lambda runtime. */
+export function makeContext(req, cfg, finish) {
+  const deadline = performance.now() + cfg.timeoutMs;
+  return {
+    awsRequestId: req.requestId,
+    functionName: cfg.name,
+    functionVersion: cfg.version,
+    memoryLimitInMB: String(cfg.memoryMb),
+    invokedFunctionArn: `arn:aws:lambda:${cfg.region}:${ACCOUNT_ID}:function:${cfg.name}`,
+    logGroupName: `/aws/lambda/${cfg.name}`,
+    logStreamName: `lambdaclone/${cfg.key}`,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, Math.floor(deadline - performance.now())),
+    succeed: (result) => finish(null, result),
+    fail: (err) => finish(err ?? new Error('context.fail called'), undefined),
+    done: (err, result) => finish(err, result),
+  };
+}
+
+function resultHeaders(raw) {
+  if (raw == null) return [];
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw invalidResponse('headers must be an object of name -> value');
+  }
+  return Object.entries(raw).map(([name, value]) => {
+    if (!['string', 'number', 'boolean'].includes(typeof value)) {
+      throw invalidResponse(`header ${JSON.stringify(name)} must have a scalar value`);
+    }
+    return [name, String(value)];
+  });
+}
+
+function resultBody(body, isBase64) {
+  if (body == null) return Buffer.alloc(0);
+  if (typeof body !== 'string') {
+    throw invalidResponse(`body must be a string, got ${typeof body} (JSON.stringify it)`);
+  }
+  if (!isBase64) return Buffer.from(body);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
+    throw invalidResponse('body is not valid base64');
+  }
+  return Buffer.from(body, 'base64');
+}
+
+/** Turn a handler's result into a reply: {statusCode, ...} as given, anything else as JSON. */
+export function toReply(result) {
+  if (result !== null && typeof result === 'object' && 'statusCode' in result) {
+    const status = Number(result.statusCode);
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw invalidResponse(`statusCode must be an HTTP status, got ${JSON.stringify(result.statusCode)}`);
+    }
+    const headers = resultHeaders(result.headers);
+    const cookies = result.cookies ?? [];
+    if (!Array.isArray(cookies) || !cookies.every((c) => typeof c === 'string')) {
+      throw invalidResponse('cookies must be an array of strings');
+    }
+    for (const cookie of cookies) headers.push(['set-cookie', cookie]);
+    if (!headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['content-type', JSON_TYPE]);
+    return { status, headers, body: resultBody(result.body, Boolean(result.isBase64Encoded)) };
+  }
+  let text;
+  try {
+    text = JSON.stringify(result === undefined ? null : result);
+  } catch (err) {
+    throw invalidResponse(`the result is not JSON-serializable: ${err.message}`);
+  }
+  return { status: 200, headers: [['content-type', JSON_TYPE]], body: Buffer.from(text) };
+}
+
+/**
+ * Bind a Lambda-style handler. The invocation ends with the first of: the returned promise
+ * settling, callback()/context.done() being called, or a sync handler that takes no callback
+ * returning. A sync value other than undefined is used as the result.
+ */
+export function makeLambdaInvoker(fn, cfg) {
+  return (req) => new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (err, result) => {
+      if (settled) return;
+      settled = true;
+      if (err != null) reject(fromThrown(err));
+      else resolve(result);
+    };
+    const context = makeContext(req, cfg, finish);
+    let out;
+    try {
+      out = fn(buildEvent(req, cfg), context, finish);
+    } catch (err) {
+      settled = true;
+      reject(fromThrown(err));
+      return;
+    }
+    if (out !== null && typeof out?.then === 'function') {
+      out.then((value) => finish(null, value), (err) => finish(err ?? new Error('rejected'), undefined));
+    } else if (out !== undefined) {
+      finish(null, out);
+    } else if (fn.length < 3) {
+      finish(null, undefined);
+    }
+  }).then(toReply);
+}

@@ -1,0 +1,89 @@
+// Loading the user's module and choosing the convention its handler follows.
+//
+// The file is <LAMBDA_CODE_DIR>/<file>.mjs, .cjs or .js (first that exists). Every module is
+// loaded with import(): node gives ES modules their exports and CommonJS modules
+// `default` = module.exports (plus statically detected named exports).
+//
+// Auto-detection (LAMBDA_CONVENTION=auto), for LAMBDA_HANDLER=<file>.<function>:
+//   1. the module exports a function named <function> (ESM named export, `exports.<function>`
+//      or a property of module.exports)            -> AWS Lambda convention
+//   2. otherwise, when <function> is `handler` or `default` and the default export
+//      (ESM `export default`, or module.exports itself) is a function -> original (Express)
+//   3. otherwise -> HandlerLoadError
+// LAMBDA_CONVENTION=lambda|original skips the guess and takes the named export, falling back to
+// the default export.
+
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadError } from './common.mjs';
+import { makeOriginalInvoker } from './express.mjs';
+import { makeLambdaInvoker } from './lambda.mjs';
+
+export const EXTENSIONS = ['.mjs', '.cjs', '.js'];
+const CONVENTIONS = ['auto', 'original', 'lambda'];
+
+function findFile(codeDir, file) {
+  for (const ext of EXTENSIONS) {
+    const candidate = join(codeDir, file + ext);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw loadError(`cannot find module '${file}' (${EXTENSIONS.join(', ')}) in ${codeDir}`);
+}
+
+async function importModule(path, file) {
+  try {
+    return await import(pathToFileURL(path).href);
+  } catch (err) {
+    const where = err instanceof SyntaxError ? ` (${String(err.stack).split('\n', 1)[0]})` : '';
+    throw loadError(`unable to import module '${file}': ${err?.name ?? 'Error'}: ${err?.message ?? err}${where}`);
+  }
+}
+
+function namedExport(ns, name) {
+  if (name === 'default') return undefined;
+  if (name in ns) return ns[name];
+  const exported = ns.default;
+  const isContainer = exported !== null && (typeof exported === 'object' || typeof exported === 'function');
+  return isContainer && Object.hasOwn(exported, name) ? exported[name] : undefined;
+}
+
+function choose(ns, fnName, convention) {
+  const named = namedExport(ns, fnName);
+  const fallback = typeof ns.default === 'function' ? ns.default : undefined;
+  if (convention !== 'auto') {
+    const fn = typeof named === 'function' ? named : fallback;
+    return fn && { fn, convention };
+  }
+  if (typeof named === 'function') return { fn: named, convention: 'lambda' };
+  if ((fnName === 'handler' || fnName === 'default') && fallback) {
+    return { fn: fallback, convention: 'original' };
+  }
+  return undefined;
+}
+
+/** Load the handler named by cfg.handler and return an invoker: (request) => Promise<reply>. */
+export async function loadInvoker(cfg) {
+  if (!CONVENTIONS.includes(cfg.convention)) {
+    throw loadError(`LAMBDA_CONVENTION must be one of ${CONVENTIONS.join(', ')}`);
+  }
+  const dot = cfg.handler.lastIndexOf('.');
+  const file = cfg.handler.slice(0, dot);
+  const fnName = cfg.handler.slice(dot + 1);
+  if (dot <= 0 || !fnName) {
+    throw loadError(`handler '${cfg.handler}' must look like file.function (e.g. index.handler)`);
+  }
+  if (!cfg.codeDir || !existsSync(cfg.codeDir) || !statSync(cfg.codeDir).isDirectory()) {
+    throw loadError(`code directory '${cfg.codeDir}' does not exist`);
+  }
+  const ns = await importModule(findFile(cfg.codeDir, file), file);
+  const chosen = choose(ns, fnName, cfg.convention);
+  if (!chosen) {
+    const found = namedExport(ns, fnName);
+    const why = found === undefined ? 'is undefined or not exported' : 'is not a function';
+    throw loadError(`${cfg.handler} ${why}`);
+  }
+  return chosen.convention === 'lambda'
+    ? makeLambdaInvoker(chosen.fn, cfg)
+    : makeOriginalInvoker(chosen.fn);
+}

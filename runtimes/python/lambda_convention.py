@@ -1,0 +1,191 @@
+"""The AWS Lambda convention: `handler(event, context)` with a Function URL (v2.0) event.
+
+Existing Lambda functions must run unchanged, so the event, the context and the way a result
+becomes an HTTP response follow what API Gateway HTTP APIs / Function URLs do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from runtimes.python.common import (
+    JSON_TYPE,
+    FunctionInfo,
+    InvokeError,
+    Reply,
+    Request,
+    is_text,
+)
+
+_ACCOUNT_ID = "000000000000"
+
+
+class LambdaContext:
+    """The `context` argument, with the attribute names of the Python Lambda runtime."""
+
+    def __init__(self, request_id: str, info: FunctionInfo, started: float) -> None:
+        self.aws_request_id = request_id
+        self.function_name = info.name
+        self.function_version = info.version
+        self.memory_limit_in_mb = str(info.memory_mb)
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{info.region}:{_ACCOUNT_ID}:function:{info.name}"
+        )
+        self.log_group_name = f"/aws/lambda/{info.name}"
+        self.log_stream_name = f"lambdaclone/{info.key}"
+        self.identity: object = None
+        self.client_context: object = None
+        self._deadline = started + info.timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the platform cuts the invocation off (never negative)."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def build_event(req: Request, info: FunctionInfo) -> dict[str, Any]:
+    """The API Gateway HTTP API v2 / Function URL event for one request."""
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in req.headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+        else:
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
+    now = time.time()
+    host = headers.get("host", "localhost")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": req.path,
+        "rawQueryString": req.query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": _ACCOUNT_ID,
+            "apiId": info.key or info.name,
+            "domainName": host,
+            "domainPrefix": host.split(".", 1)[0],
+            "http": {
+                "method": req.method,
+                "path": req.path,
+                "protocol": req.protocol,
+                "sourceIp": req.source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": req.request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    query = _query_parameters(req.query)
+    if query:
+        event["queryStringParameters"] = query
+    if req.body:
+        _attach_body(event, req.body, headers.get("content-type"))
+    return event
+
+
+def _query_parameters(raw: str) -> dict[str, str]:
+    """Repeated parameters are comma-joined, as API Gateway v2 does."""
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        params[key] = f"{params[key]},{value}" if key in params else value
+    return params
+
+
+def _attach_body(event: dict[str, Any], body: bytes, content_type: str | None) -> None:
+    if is_text(content_type, body):
+        event["body"] = body.decode("utf-8", errors="replace")
+    else:
+        event["body"] = base64.b64encode(body).decode("ascii")
+        event["isBase64Encoded"] = True
+
+
+def to_reply(result: object) -> Reply:
+    """Turn a handler's result into HTTP: `{statusCode, ...}` as given, anything else as JSON."""
+    if isinstance(result, dict) and "statusCode" in result:
+        return _structured_reply(result)
+    try:
+        body = json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        raise InvokeError("InvalidResponse", f"the result is not JSON-serializable: {exc}") from exc
+    return Reply(200, (("content-type", JSON_TYPE),), body.encode())
+
+
+def _structured_reply(result: dict[Any, Any]) -> Reply:
+    status = result["statusCode"]
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise InvokeError("InvalidResponse", f"statusCode must be an HTTP status, got {status!r}")
+    headers = _result_headers(result.get("headers"))
+    cookies = result.get("cookies") or []
+    if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+        raise InvokeError("InvalidResponse", "cookies must be a list of strings")
+    headers.extend(("set-cookie", cookie) for cookie in cookies)
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("content-type", JSON_TYPE))
+    body = _result_body(result.get("body"), bool(result.get("isBase64Encoded")))
+    return Reply(status, tuple(headers), body)
+
+
+def _result_headers(raw: object) -> list[tuple[str, str]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        raise InvokeError("InvalidResponse", "headers must be an object of name -> value")
+    headers: list[tuple[str, str]] = []
+    for name, value in raw.items():
+        if not isinstance(name, str) or not isinstance(value, (str, int, float)):
+            raise InvokeError("InvalidResponse", f"header {name!r} must have a scalar value")
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        headers.append((name, text))
+    return headers
+
+
+def _result_body(body: object, is_base64: bool) -> bytes:
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise InvokeError(
+            "InvalidResponse", f"body must be a string, got {type(body).__name__} (json.dumps it)"
+        )
+    if not is_base64:
+        return body.encode()
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error as exc:
+        raise InvokeError("InvalidResponse", f"body is not valid base64: {exc}") from exc
+
+
+def make_invoker(fn: Callable[..., object], info: FunctionInfo) -> Callable[[Request], Reply]:
+    """Bind a Lambda-style handler; async handlers are run to completion on a fresh loop."""
+
+    def invoke(req: Request) -> Reply:
+        context = LambdaContext(req.request_id, info, time.monotonic())
+        result = fn(build_event(req, info), context)
+        if hasattr(result, "__await__"):
+            result = _run_awaitable(result)
+        return to_reply(result)
+
+    return invoke
+
+
+def _run_awaitable(awaitable: Any) -> object:
+    import asyncio  # noqa: PLC0415 - only for async handlers: asyncio is a slow import
+
+    async def wait() -> object:
+        return await awaitable
+
+    return asyncio.run(wait())

@@ -1,0 +1,61 @@
+"""Fixtures for the runtime wrapper tests: real wrapper processes on free loopback ports."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtimes.harness import Serve, Worker, build_go, start_worker
+
+
+@pytest.fixture(scope="session")
+def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One bytecode cache for the session, so only the first Python worker compiles Flask."""
+    return tmp_path_factory.mktemp("pycache")
+
+
+@pytest.fixture
+def serve(tmp_path: Path, pycache: Path) -> Iterator[Serve]:
+    """serve(runtime, {filename: source}, handler=..., prefix=..., convention=...) -> Worker.
+
+    Writes the files (dedented) into a fresh code dir, builds Go code, starts the wrapper and
+    waits until health answers. Every worker is stopped at teardown.
+    """
+    workers: list[Worker] = []
+
+    def start(
+        runtime: str,
+        files: dict[str, str],
+        handler: str | None = None,
+        prefix: str = "",
+        convention: str = "auto",
+    ) -> Worker:
+        index = len(workers)
+        code_dir = tmp_path / f"code{index}"
+        work_dir = tmp_path / f"work{index}"
+        code_dir.mkdir()
+        for name, source in files.items():
+            (code_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (code_dir / name).write_text(textwrap.dedent(source).lstrip())
+        if runtime == "golang":
+            built = build_go(code_dir, work_dir, handler or "handler.handler")
+            assert built.returncode == 0, built.stderr
+        worker = start_worker(
+            runtime,
+            code_dir,
+            work_dir,
+            handler=handler,
+            prefix=prefix,
+            convention=convention,
+            pycache=pycache,
+        )
+        workers.append(worker)
+        worker.wait_healthy()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
