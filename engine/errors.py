@@ -103,6 +103,12 @@ class ToolMissing(TargetError):
     code = "tool_missing"
 
 
+class StackLocked(TargetError):
+    """A function's Pulumi stack is locked by an update another live process is running."""
+
+    code = "stack_locked"
+
+
 # --- invoking ------------------------------------------------------------------------------
 class InvokeError(LambdaCloneError):
     code = "invoke_error"
@@ -129,19 +135,19 @@ class FunctionTimedOut(InvokeError):
 
 
 # --- the control plane (added for the /lambda API) -----------------------------------------
-class CodeNotFound(LambdaCloneError):  # noqa: N818 - named like its siblings
+class CodeNotFound(LambdaCloneError):
     """A revision points at code the code store no longer has."""
 
     code = "code_not_found"
 
 
-class CatalogSourceMissing(LambdaCloneError):  # noqa: N818
+class CatalogSourceMissing(LambdaCloneError):
     """A runtime's default code file is missing from the installed `runtimes/` package."""
 
     code = "catalog_source_missing"
 
 
-class OperationFailed(LambdaCloneError):  # noqa: N818
+class OperationFailed(LambdaCloneError):
     """An awaited operation finished in `failed`; carries the recorded error's code."""
 
     def __init__(self, operation_id: str, code: str, message: str, detail: dict[str, object]):

@@ -13,7 +13,7 @@ from typing import Literal
 from engine.spec import FunctionSpec
 
 ChangeOp = Literal["create", "update", "replace", "delete", "same"]
-SECRET_MASK = "[secret]"
+SECRET_MASK = "[secret]"  # noqa: S105 - the mask shown instead of a secret
 
 
 @dataclass(frozen=True)

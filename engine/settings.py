@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # --- local target ---------------------------------------------------------------------
     idle_timeout_s: float = 300.0
     worker_start_timeout_s: float = 10.0
+    prewarm_python: bool = Field(
+        default=True,
+        description="Keep one pre-started Python worker (wrapper, Flask imported) for cold starts",
+    )
 
     # --- kubernetes target ----------------------------------------------------------------
     kubeconfig: Path | None = None
@@ -63,7 +67,8 @@ class Settings(BaseSettings):
     pulumi_backend_url: str | None = Field(
         default=None, description="Unset: a file backend under data_dir/pulumi/state."
     )
-    pulumi_passphrase: str = "lambdaclone-local"
+    # The file backend's default for one machine; real installations set their own.
+    pulumi_passphrase: str = "lambdaclone-local"  # noqa: S105
     pulumi_home: Path | None = None
     pulumi_command: Path | None = Field(
         default=None, description="Unset: `pulumi` found on PATH or in the tool cache."

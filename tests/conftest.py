@@ -34,6 +34,7 @@ def mongo_db_name(mongo_uri: str) -> Iterator[str]:
     """A fresh database per test, dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     yield name
+    client: pymongo.MongoClient[dict[str, object]]
     with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=3000) as client:
         client.drop_database(name)
 

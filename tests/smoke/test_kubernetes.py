@@ -15,19 +15,21 @@ pytestmark = pytest.mark.cluster
 
 def _deployment(name: str) -> str:
     labels = {"app": name}
-    return json.dumps({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "example.invalid/app:1"}]},
+    return json.dumps(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "c", "image": "example.invalid/app:1"}]},
+                },
             },
-        },
-    })
+        }
+    )
 
 
 def test_deployment_becomes_available_on_kwok_nodes(kube_cluster: KubeCluster) -> None:
@@ -36,7 +38,8 @@ def test_deployment_becomes_available_on_kwok_nodes(kube_cluster: KubeCluster) -
     deadline = time.monotonic() + 60
     status: dict[str, object] = {}
     while time.monotonic() < deadline:
-        status = json.loads(kube_cluster.kubectl("get", "deployment", "smoke", "-o", "json"))["status"]
+        found = kube_cluster.kubectl("get", "deployment", "smoke", "-o", "json")
+        status = json.loads(found)["status"]
         if status.get("availableReplicas") == 2:
             break
         time.sleep(0.5)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pymongo
 import pytest
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 
 def test_round_trip_with_unique_index(mongo_uri: str, mongo_db_name: str) -> None:
+    client: pymongo.MongoClient[dict[str, object]]
     with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=3000) as client:
-        things = client[mongo_db_name]["things"]
+        things: Collection[dict[str, object]] = client[mongo_db_name]["things"]
         things.create_index("name", unique=True)
         things.insert_one({"_id": "a", "name": "alpha", "n": 1})
 

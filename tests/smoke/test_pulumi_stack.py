@@ -26,23 +26,62 @@ def _program(kubeconfig: Path, message: str) -> Callable[[], None]:
         opts = pulumi.ResourceOptions(provider=provider)
         labels = {"app": NAME}
         container = k8s.core.v1.ContainerArgs(
-            name="web", image="example.invalid/web:1",
+            name="web",
+            image="example.invalid/web:1",
             env=[k8s.core.v1.EnvVarArgs(name="MESSAGE", value=message)],
             ports=[k8s.core.v1.ContainerPortArgs(container_port=8080)],
         )
-        k8s.apps.v1.Deployment(NAME, metadata={"name": NAME}, spec=k8s.apps.v1.DeploymentSpecArgs(
-            selector={"match_labels": labels}, replicas=1,
-            template={"metadata": {"labels": labels}, "spec": {"containers": [container]}},
-        ), opts=opts)
-        service = k8s.core.v1.Service(NAME, metadata={"name": NAME}, spec={
-            "type": "NodePort", "selector": labels, "ports": [{"port": 80, "target_port": 8080}],
-        }, opts=opts)
-        k8s.networking.v1.Ingress(NAME, metadata={
-            "name": NAME, "annotations": {"pulumi.com/skipAwait": "true"},
-        }, spec={"rules": [{"http": {"paths": [{
-            "path": "/endpoint/smoke", "path_type": "Prefix",
-            "backend": {"service": {"name": service.metadata["name"], "port": {"number": 80}}},
-        }]}}]}, opts=opts)
+        k8s.apps.v1.Deployment(
+            NAME,
+            metadata={"name": NAME},
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                replicas=1,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(containers=[container]),
+                ),
+            ),
+            opts=opts,
+        )
+        service = k8s.core.v1.Service(
+            NAME,
+            metadata={"name": NAME},
+            spec={
+                "type": "NodePort",
+                "selector": labels,
+                "ports": [{"port": 80, "target_port": 8080}],
+            },
+            opts=opts,
+        )
+        k8s.networking.v1.Ingress(
+            NAME,
+            metadata={
+                "name": NAME,
+                "annotations": {"pulumi.com/skipAwait": "true"},
+            },
+            spec={
+                "rules": [
+                    {
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/endpoint/smoke",
+                                    "path_type": "Prefix",
+                                    "backend": {
+                                        "service": {
+                                            "name": service.metadata["name"],
+                                            "port": {"number": 80},
+                                        }
+                                    },
+                                }
+                            ]
+                        }
+                    }
+                ]
+            },
+            opts=opts,
+        )
 
     return program
 
@@ -84,8 +123,15 @@ def test_preview_up_update_destroy(
     assert env == [{"name": "MESSAGE", "value": "changed"}]
 
     stack.destroy()
-    listed = json.loads(kube_cluster.kubectl(
-        "get", "deployments,services,ingresses", "--field-selector", f"metadata.name={NAME}", "-o", "json",
-    ))
+    listed = json.loads(
+        kube_cluster.kubectl(
+            "get",
+            "deployments,services,ingresses",
+            "--field-selector",
+            f"metadata.name={NAME}",
+            "-o",
+            "json",
+        )
+    )
     assert listed["items"] == []
     stack.workspace.remove_stack("smoke")

@@ -11,7 +11,7 @@ def test_put_then_get(s3_endpoint: str) -> None:
         endpoint_url=s3_endpoint,
         region_name="us-east-1",
         aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto accepts any credentials
+        aws_secret_access_key="test",  # moto accepts any credentials
     )
     s3.create_bucket(Bucket="smoke")
     s3.put_object(Bucket="smoke", Key="functions/k/abc.py", Body=b"def handler(): ...\n")

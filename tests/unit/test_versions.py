@@ -39,8 +39,10 @@ def test_python_sdk_pins_match_the_tools() -> None:
     [
         ("pulumi", f"github.com/pulumi/pulumi/pkg/v3 v{V['PULUMI_VERSION']}"),
         ("pulumi", f"github.com/pulumi/pulumi/sdk/v3 v{V['PULUMI_VERSION']}"),
-        ("pulumi-kubernetes",
-         f"pulumi-kubernetes/provider/v4 {V['PULUMI_KUBERNETES_PROVIDER_MODULE']}"),
+        (
+            "pulumi-kubernetes",
+            f"pulumi-kubernetes/provider/v4 {V['PULUMI_KUBERNETES_PROVIDER_MODULE']}",
+        ),
         ("kubernetes", f"k8s.io/kubernetes v{V['KUBERNETES_VERSION']}"),
         ("kwok", f"sigs.k8s.io/kwok v{V['KWOK_VERSION']}"),
         ("ferretdb", f"github.com/FerretDB/FerretDB v{V['FERRETDB_VERSION']}"),

@@ -1,0 +1,110 @@
+"""Running functions: `ANY /endpoint/{key}[/{path}]` (invoke) and `GET /lambda/logs`.
+
+The invoke routes are raw ASGI endpoints (see api/proxy.py for why); an OpenAPI-only route
+documents them. The router's own lifespan starts and closes the proxy's pooled HTTP session,
+and FastAPI merges it into the app's lifespan when the app includes this router; should the
+lifespan not run (a test transport without it), the session is created on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from starlette.routing import Route
+
+from api.deps import Platform, PlatformDep
+from api.proxy import InvokeProxy, Receive, Scope, Send
+from engine.errors import FunctionNotFound, InvalidInput
+from engine.target import LogSource
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+PROXY_STATE = "invoke_proxy"
+MAX_LOG_LINES = 1000
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    proxy = proxy_of(app)
+    await proxy.start()
+    try:
+        yield
+    finally:
+        await proxy.close()
+
+
+def proxy_of(app: Any) -> InvokeProxy:
+    """The app's proxy, created on first use from the platform's settings."""
+    state = app.state
+    proxy: InvokeProxy | None = getattr(state, PROXY_STATE, None)
+    if proxy is None:
+        platform: Platform = state.platform
+        proxy = InvokeProxy(platform.settings.max_payload_bytes)
+        setattr(state, PROXY_STATE, proxy)
+    return proxy
+
+
+class InvokeEndpoint:
+    """ASGI endpoint: forwards the request to the function's worker."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["app"]
+        proxy = proxy_of(app)
+        await proxy.handle(scope, receive, send, app.state.platform.target)
+
+
+router = APIRouter(lifespan=lifespan)
+_endpoint = InvokeEndpoint()
+for _path in ("/endpoint/{key}", "/endpoint/{key}/{path:path}"):
+    router.routes.append(Route(_path, _endpoint, methods=METHODS, include_in_schema=False))
+
+_INVOKE_DOC = """Runs the function: method, path suffix, query string, headers and body reach the
+function unchanged (hop-by-hop headers are dropped); the function's response comes back as is.
+Every response carries `x-request-id` (the caller's, or a new one). Errors are the platform's
+JSON error body: 404 `function_not_found`, 413 `payload_too_large` (over 6 MB, decided from
+Content-Length before reading), 429 `too_many_requests` with `Retry-After` (the function's
+concurrency limit), 502 `function_crashed`, 503 `function_not_ready` with `Retry-After` (the
+worker is restarting after a crash), 504 `function_timed_out` (past the function's timeout)."""
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "function_not_found: no such function (or it was deleted)"},
+    413: {"description": "payload_too_large: the request body is over the limit"},
+    429: {"description": "too_many_requests: at the function's concurrency limit"},
+    502: {"description": "function_crashed: the worker died or refused the request"},
+    503: {"description": "function_not_ready: the worker is restarting after a crash"},
+    504: {"description": "function_timed_out: no answer within the function's timeout"},
+}
+
+
+@router.api_route(
+    "/endpoint/{key}/{path:path}",
+    methods=METHODS,
+    summary="Invoke a function",
+    description=_INVOKE_DOC,
+    responses=_ERRORS,
+    tags=["invoke"],
+)
+async def _invoke_doc(key: str, path: str) -> None:  # pragma: no cover (never routed)
+    """Documentation only: the raw ASGI routes above match first."""
+    raise FunctionNotFound(key)
+
+
+@router.get("/lambda/logs", tags=["invoke"], summary="Recent log lines of a function")
+def function_logs(
+    request: Request,
+    platform: PlatformDep,
+    key: Annotated[str, Query(description="the function's key")],
+    limit: Annotated[int, Query(ge=1, le=MAX_LOG_LINES)] = 100,
+) -> dict[str, object]:
+    """Oldest first: the workers' stdout/stderr (the wrapper's START/END/REPORT lines among
+    them) and the platform's own events (started, crashed, killed over memory, scaled to zero).
+    `stats` are the control plane's counters for the function since it started."""
+    target = platform.target
+    if not isinstance(target, LogSource):
+        raise InvalidInput(f"the {target.name} target does not keep function logs", field="key")
+    lines = target.logs(key, limit)
+    proxy = getattr(request.app.state, PROXY_STATE, None)
+    stats = proxy.stats.get(key) if isinstance(proxy, InvokeProxy) else None
+    return {"key": key, "lines": lines, "stats": stats.to_dict() if stats else None}

@@ -1,0 +1,170 @@
+// The console's client of the public /lambda API, plus small DOM helpers shared by the pages.
+
+/** An API error answer: `{"error": {"code", "message", "detail"}}` with its HTTP status. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || (typeof body === 'string' && body) || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || `http_${status}`;
+    this.detail = error.detail || {};
+    this.field = this.detail.field || fieldOfValidation(this.detail.errors);
+  }
+}
+
+/** The field of a request-validation error (`detail.errors[0].loc`, e.g. ["body", "name"]). */
+function fieldOfValidation(errors) {
+  const loc = Array.isArray(errors) && errors[0] && errors[0].loc;
+  if (!Array.isArray(loc)) return null;
+  const path = loc.filter((part) => !['body', 'query', 'header', 'path'].includes(part));
+  return path.length ? path.join('.') : null;
+}
+
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params || {})) {
+    if (value !== undefined && value !== null && value !== '') search.append(name, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Calls the API; resolves with the parsed JSON body (null for 204), rejects with ApiError. */
+export async function api(method, path, { params, json } = {}) {
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (json !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  }
+  let response;
+  try {
+    response = await fetch(path + query(params), init);
+  } catch (exc) {
+    throw new ApiError(0, { error: { code: 'network_error', message: `cannot reach the API: ${exc.message}` } });
+  }
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = text; }
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+const itemsOf = (body) => (Array.isArray(body) ? body : (body && (body.items || body.runtimes || body.revisions)) || []);
+
+/** Every live function, following `next_cursor` until the last page. */
+export async function listFunctions() {
+  const all = [];
+  let cursor = null;
+  for (let page = 0; page < 1000; page += 1) {
+    const body = await api('GET', '/lambda/list', { params: { cursor, limit: 100 } });
+    all.push(...itemsOf(body));
+    cursor = body && body.next_cursor;
+    if (!cursor) break;
+  }
+  return all;
+}
+
+/** One function; with `code` its source comes along in `file`. */
+export const getFunction = (key, { code = false } = {}) => api('GET', '/lambda', { params: { key, code } });
+export const listRuntimes = async () => itemsOf(await api('GET', '/lambda/runtimes'));
+export const getDefault = () => api('GET', '/lambda/default');
+export const deleteFunction = (key) => api('DELETE', '/lambda', { params: { key } });
+export const getOperation = (id) => api('GET', `/lambda/operations/${encodeURIComponent(id)}`);
+
+export const runtimeId = (item) => `${item.runtime}:${item.version}`;
+
+/** The operation id of a 202 answer (`{function, operation}`), whatever its exact shape. */
+export function operationIdOf(body) {
+  const op = body && body.operation;
+  if (!op) return null;
+  return typeof op === 'string' ? op : op.id || op.operation_id || null;
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+export const isFinished = (op) => op && (op.state === 'succeeded' || op.state === 'failed');
+
+/**
+ * Follows an operation until it finishes, calling `onUpdate(op)` on each change of what it
+ * shows. Polls with backoff (250 ms growing to 2 s); resolves with the finished operation.
+ */
+export async function watchOperation(id, onUpdate, { maxDelayMs = 2000 } = {}) {
+  let delay = 250;
+  let seen = '';
+  for (;;) {
+    let op;
+    try {
+      op = await getOperation(id);
+    } catch (exc) {
+      const transient = exc instanceof ApiError && (exc.status === 0 || exc.status >= 500);
+      if (!transient) throw exc;
+      op = null; // the server restarting or the store briefly away: keep polling
+    }
+    if (op) {
+      const fingerprint = `${op.state}|${(op.progress || []).length}`;
+      if (fingerprint !== seen) {
+        seen = fingerprint;
+        delay = 250;
+        onUpdate(op);
+      }
+      if (isFinished(op)) return op;
+    }
+    await sleep(delay);
+    delay = Math.min(Math.round(delay * 1.5), maxDelayMs);
+  }
+}
+
+// --- DOM helpers ------------------------------------------------------------------------
+
+/** `el('td', {class: 'x', dataset: {testid: 'y'}}, 'text', childNode)` */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'dataset') Object.assign(node.dataset, value);
+    else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (name === 'text') node.textContent = value;
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child !== undefined && child !== null && child !== false) node.append(child);
+  }
+  return node;
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+export function phaseBadge(phase, testid = 'phase') {
+  return el('span', { class: `phase ${phase || ''}`, dataset: { testid } }, phase || 'unknown');
+}
+
+export function formatDate(value) {
+  if (!value) return '';
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+}
+
+export const phaseOf = (fn) => (fn && fn.status && fn.status.phase) || (fn && fn.phase) || 'unknown';
+export const STEADY_PHASES = new Set(['Ready', 'Failed', 'Deleted']);
+
+/** Shows an error in a banner element (or clears it with `null`). */
+export function showError(banner, error) {
+  banner.textContent = error ? (error.message || String(error)) : '';
+  if (error && error.code) banner.dataset.code = error.code;
+  else delete banner.dataset.code;
+}
+
+/** Renders one operation (state + progress lines) into `box`. */
+export function renderOperation(box, op) {
+  box.hidden = false;
+  box.className = `operation ${op.state}`;
+  box.dataset.state = op.state;
+  const lines = (op.progress || []).map((line) => el('li', {}, typeof line === 'string' ? line : line.message));
+  const error = op.error ? el('div', { class: 'field-error', dataset: { testid: 'operation-error' } },
+    `${op.error.code}: ${op.error.message}`) : null;
+  box.replaceChildren(...[
+    el('div', {}, el('strong', {}, `${op.kind || 'operation'} `), phaseBadge(op.state, 'operation-state'),
+      el('span', { class: 'muted small' }, `  ${op.id || ''}`)),
+    error,
+    lines.length ? el('ol', { dataset: { testid: 'operation-progress' } }, lines) : null,
+  ].filter(Boolean));
+}

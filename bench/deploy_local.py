@@ -1,0 +1,114 @@
+"""Deploy → first successful invoke, per runtime, on the local target.
+
+    uv run python -m bench.deploy_local [--runtimes python node golang] [--runs 10]
+
+One process runs a local target and a uvicorn (uvloop, httptools) serving the invoke router in a
+thread. Each run deploys a new function (`LocalTarget.apply`: code written, Go built, worker
+started and healthy, traffic switched) and then GETs `/endpoint/{key}` until it answers 200.
+Go is measured twice: new code (compiled, with a warm GOCACHE) and the same code under a new
+key (the binary comes from the compile cache). Prints p50/p90/max of apply, first invoke, total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import uvicorn
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import invoke
+from bench.invoke import EXTENSIONS, RawClient, default_code, free_port, link_gocache, make_spec
+from bench.invoke import percentile as pct
+from engine.local.target import LocalTarget
+from engine.settings import Settings
+
+
+@contextmanager
+def control_plane(data_dir: Path) -> Iterator[tuple[LocalTarget, int]]:
+    link_gocache(data_dir)
+    settings = Settings(data_dir=data_dir, mongodb_uri="mongodb://unused.invalid")
+    target = LocalTarget(settings)
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(invoke.router)
+    app.state.platform = SimpleNamespace(settings=settings, target=target)
+    port = free_port()
+    config = uvicorn.Config(
+        app, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield target, port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        target.close()
+
+
+def one_deploy(target: LocalTarget, client: RawClient, runtime: str, code: str) -> list[float]:
+    spec = make_spec(runtime, f"d{uuid.uuid4().hex[:10]}", code=code)
+    started = time.perf_counter()
+    target.apply(spec, lambda _line: None)
+    applied = time.perf_counter()
+    while client.get(f"/endpoint/{spec.key}")[0] != 200:
+        time.sleep(0.001)
+    done = time.perf_counter()
+    return [(applied - started) * 1000, (done - applied) * 1000, (done - started) * 1000]
+
+
+def measure(target: LocalTarget, port: int, runtime: str, runs: int, fresh: bool) -> None:
+    client = RawClient("127.0.0.1", port)
+    rows: list[list[float]] = []
+    for run in range(runs):
+        code = default_code(runtime)
+        if fresh:
+            comment = "//" if runtime in ("node", "golang") else "#"
+            code += f"\n{comment} build {uuid.uuid4().hex} {run}\n"
+        rows.append(one_deploy(target, client, runtime, code))
+    client.close()
+    label = (
+        f"{runtime} ({'new code' if fresh else 'cached binary'})"
+        if runtime == "golang"
+        else runtime
+    )
+    cells = []
+    for column in range(3):
+        values = [row[column] for row in rows]
+        cells += [pct(values, 50), pct(values, 90), max(values)]
+    print(f"{label:<24}" + "".join(f"{v:>9.1f}" for v in cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtimes", nargs="+", choices=sorted(EXTENSIONS), default=None)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    runtimes = args.runtimes or ["python", "node", "golang"]
+    print(f"\ndeploy → first successful invoke, {args.runs} new functions per row (ms)")
+    groups = ("apply", "1st invoke", "total")
+    print(f"{'':<24}" + "".join(f"{g:^27}" for g in groups))
+    print(f"{'runtime':<24}" + "".join(f"{'p50':>9}{'p90':>9}{'max':>9}" for _ in groups))
+    with tempfile.TemporaryDirectory(prefix="lc-deploy-") as tmp, control_plane(Path(tmp)) as cp:
+        target, port = cp
+        for runtime in runtimes:
+            measure(target, port, runtime, args.runs, fresh=True)
+            if runtime == "golang":
+                measure(target, port, runtime, args.runs, fresh=False)
+    print("targets: total p50 <= 1000 ms for python and node")
+
+
+if __name__ == "__main__":
+    main()

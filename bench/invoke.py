@@ -1,0 +1,279 @@
+"""Warm invoke latency: through `/endpoint/{key}` (uvicorn + uvloop + httptools serving the real
+app, the local target, a real worker) versus calling the same worker directly.
+
+    uv run python -m bench.invoke [--runtime node|python|golang] [--requests 3000] [--rounds 3]
+
+The server runs in its own process (so the client never shares its GIL); the client is a
+minimal blocking keep-alive HTTP/1.1 client over one TCP_NODELAY socket, so what is measured is
+the server side. Prints a table: p50/p90/p99 per path, requests/s, and the proxy's overhead.
+The helpers here (raw client, server process, default specs) are shared by the other benches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTENSIONS = {"python": "py", "node": "mjs", "golang": "go"}
+VERSIONS = {"python": "3.12", "node": "20", "golang": "1.22"}
+
+
+def default_code(runtime: str) -> str:
+    return (ROOT / "runtimes" / runtime / "default" / f"handler.{EXTENSIONS[runtime]}").read_text()
+
+
+def make_spec(runtime: str, key: str, code: str | None = None, timeout_ms: int = 3000) -> Any:
+    from engine.spec import FunctionSpec, Limits  # noqa: PLC0415 (keep the client light)
+
+    return FunctionSpec(
+        key=key,
+        name=f"bench-{runtime}",
+        runtime=runtime,  # type: ignore[arg-type]
+        version=VERSIONS[runtime],
+        handler="handler.handler",
+        code=code if code is not None else default_code(runtime),
+        image=f"lambdaclone/{runtime}:{VERSIONS[runtime]}",
+        limits=Limits(memory_mb=256, timeout_ms=timeout_ms, concurrency=100),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def link_gocache(data_dir: Path) -> None:
+    """Share the machine's Go build cache (a fresh GOCACHE recompiles the standard library)."""
+    found = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=False)
+    link = data_dir / "local" / "gocache"
+    if found.returncode == 0 and found.stdout.strip() and not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(found.stdout.strip(), target_is_directory=True)
+
+
+# --- a minimal keep-alive client ---------------------------------------------------------
+class RawClient:
+    """Blocking HTTP/1.1 over one socket: send a GET, read status, headers, Content-Length body."""
+
+    def __init__(self, host: str, port: int, timeout_s: float = 10.0) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout_s)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = self.sock.makefile("rb")
+        self.host = f"{host}:{port}".encode()
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.sock.sendall(
+            b"GET " + path.encode() + b" HTTP/1.1\r\nHost: " + self.host + b"\r\n\r\n"
+        )
+        status = int(self.reader.readline().split(b" ", 2)[1])
+        length = 0
+        while (line := self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        return status, self.reader.read(length)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+
+def timed_gets(client: RawClient, path: str, count: int) -> list[float]:
+    """Latencies in milliseconds of `count` sequential GETs (every answer must be 200)."""
+    out: list[float] = []
+    for _ in range(count):
+        started = time.perf_counter_ns()
+        status, body = client.get(path)
+        out.append((time.perf_counter_ns() - started) / 1e6)
+        if status != 200:
+            raise SystemExit(f"GET {path} answered {status}: {body[:300]!r}")
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+# --- the server process ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Server:
+    port: int
+    key: str
+    worker_port: int
+    process: subprocess.Popen[str]
+
+
+@contextlib.contextmanager
+def run_server(
+    runtime: str, data_dir: Path, idle_timeout_s: float = 300.0, timeout_ms: int = 3000
+) -> Iterator[Server]:
+    """A uvicorn (uvloop, httptools) serving the real app over a local target, one function
+    deployed; stopped with SIGINT so the target closes its workers."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.invoke", "serve", runtime, str(data_dir), str(port)]
+    argv.append(str(timeout_ms))
+    env = {**os.environ, "LAMBDACLONE_IDLE_TIMEOUT_S": str(idle_timeout_s)}
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise SystemExit("the bench server did not start")
+        info = json.loads(line)
+        _wait_port(port)
+        yield Server(port, info["key"], info["worker_port"], proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_port(port: int, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def serve(runtime: str, data_dir: Path, port: int, timeout_ms: int) -> None:
+    import uvicorn  # noqa: PLC0415
+    import uvloop  # noqa: PLC0415
+
+    from api.app import create_app  # noqa: PLC0415
+    from engine.local.target import LocalTarget  # noqa: PLC0415
+    from engine.settings import Settings  # noqa: PLC0415
+
+    link_gocache(data_dir)
+    settings = Settings(data_dir=data_dir, mongodb_uri="mongodb://unused.invalid")
+    target = LocalTarget(settings)
+    spec = make_spec(runtime, f"bench{runtime}", timeout_ms=timeout_ms)
+    try:
+        target.apply(spec, lambda _line: None)
+        worker_port = target.status(spec.key)["port"]
+        print(json.dumps({"key": spec.key, "worker_port": worker_port}), flush=True)
+        app = create_app(settings, target=target)
+        # No lifespan: it would connect the store. The invoke route needs only the platform's
+        # settings and target; its session is created on first use.
+        app.state.platform = SimpleNamespace(settings=settings, target=target)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+        )
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled
+            uvloop.run(_serve(uvicorn.Server(config), app))
+    finally:
+        target.close()
+
+
+async def _serve(server: Any, app: Any) -> None:
+    from api.routes.invoke import proxy_of  # noqa: PLC0415
+
+    try:
+        await server.serve()
+    finally:
+        await proxy_of(app).close()
+
+
+# --- the benchmark -----------------------------------------------------------------------
+def measure(runtime: str, requests: int, rounds: int) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="lc-bench-") as tmp,
+        run_server(runtime, Path(tmp)) as s,
+    ):
+        path = f"/endpoint/{s.key}/bench?name=value"
+        direct, proxied = RawClient("127.0.0.1", s.worker_port), RawClient("127.0.0.1", s.port)
+        timed_gets(direct, path, 300)
+        timed_gets(proxied, path, 300)
+        results: dict[str, list[float]] = {"direct": [], "proxy": []}
+        walls: dict[str, float] = {"direct": 0.0, "proxy": 0.0}
+        for _ in range(rounds):
+            for name, client in (("direct", direct), ("proxy", proxied)):
+                started = time.perf_counter()
+                results[name] += timed_gets(client, path, requests)
+                walls[name] += time.perf_counter() - started
+        paired = _paired(direct, proxied, path, requests)
+        direct.close()
+        proxied.close()
+    _print_table(runtime, requests, rounds, results, walls)
+    print(
+        f"interleaved ({requests} pairs: direct, then proxy, same moment): "
+        f"p50 {percentile(paired['direct'], 50):.3f} vs {percentile(paired['proxy'], 50):.3f}"
+        f" → overhead {percentile(paired['proxy'], 50) - percentile(paired['direct'], 50):.3f};"
+        f" p99 {percentile(paired['direct'], 99):.3f} vs {percentile(paired['proxy'], 99):.3f}"
+        f" → overhead {percentile(paired['proxy'], 99) - percentile(paired['direct'], 99):.3f}"
+    )
+
+
+def _paired(direct: RawClient, proxied: RawClient, path: str, count: int) -> dict[str, list[float]]:
+    """Each direct request immediately followed by one through the proxy, so both series see
+    the same background load (this machine is shared)."""
+    out: dict[str, list[float]] = {"direct": [], "proxy": []}
+    for _ in range(count):
+        out["direct"] += timed_gets(direct, path, 1)
+        out["proxy"] += timed_gets(proxied, path, 1)
+    return out
+
+
+def _print_table(
+    runtime: str,
+    requests: int,
+    rounds: int,
+    results: dict[str, list[float]],
+    walls: dict[str, float],
+) -> None:
+    print(f"\nwarm invoke, {runtime} worker: {rounds} x {requests} sequential keep-alive GETs")
+    print(f"{'path':<28}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'req/s':>9}")
+    rows = {}
+    for name, label in (("direct", "worker directly"), ("proxy", "/endpoint via control plane")):
+        values = results[name]
+        row = [percentile(values, q) for q in (50, 90, 99)] + [statistics.fmean(values)]
+        rows[name] = row
+        rate = len(values) / walls[name]
+        print(f"{label:<28}" + "".join(f"{v:>9.3f}" for v in row) + f"{rate:>9.0f}")
+    overhead = [p - d for p, d in zip(rows["proxy"], rows["direct"], strict=True)]
+    print(f"{'overhead (proxy - direct)':<28}" + "".join(f"{v:>9.3f}" for v in overhead))
+    print("targets: overhead p50 <= 0.500 ms, p99 <= 2.000 ms")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        serve(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtime", choices=sorted(EXTENSIONS), default="node")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    measure(args.runtime, args.requests, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Pre-started Python workers ("spares") that take the interpreter start and the imports off a
+Python cold start: one idle spare waits, a start takes it and a new one is started behind it.
+
+A spare is a direct child (a `Popen`), so once handed its configuration it is supervised like
+any spawned worker. It is only used when nothing in the function's environment matters to the
+interpreter at start-up (no `PYTHON*` or `LD_*` variables); otherwise the worker is spawned.
+Spares have pid files under `<data_dir>/local/spares/` so recovery can kill orphans.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from engine.local import process
+from engine.local.build import base_env
+
+PREWARM_SCRIPT = Path(__file__).with_name("prewarm.py")
+_INTERPRETER_ENV_PREFIXES = ("PYTHON", "LD_")
+
+
+def can_use_spare(user_env: Mapping[str, str]) -> bool:
+    return not any(name.startswith(_INTERPRETER_ENV_PREFIXES) for name in user_env)
+
+
+class SparePool:
+    """At most one idle spare; thread-safe."""
+
+    def __init__(self, python: str, wrapper: Path, pycache: Path, pid_dir: Path) -> None:
+        self._argv = (python, str(PREWARM_SCRIPT), str(wrapper))
+        self._env = {
+            **base_env(),
+            "PYTHONPYCACHEPREFIX": str(pycache),
+            "PYTHONDONTWRITEBYTECODE": "",
+        }
+        self._pid_dir = pid_dir
+        self._spare: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def pid(self) -> int | None:
+        with self._lock:
+            return self._spare.pid if self._spare is not None else None
+
+    def take(self) -> subprocess.Popen[bytes] | None:
+        """The idle spare (the caller now owns it), or None; a new one is started behind it."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        self.fill()
+        if spare is None:
+            return None
+        process.remove_pid_file(self._pid_file(spare.pid))
+        if spare.poll() is not None:
+            return None
+        return spare
+
+    def fill(self) -> None:
+        """Start a spare in the background unless one is waiting."""
+        with self._lock:
+            if self._spare is not None or self._closed:
+                return
+        threading.Thread(target=self._start, name="lambdaclone-spare", daemon=True).start()
+
+    def _start(self) -> None:
+        self._pid_dir.mkdir(parents=True, exist_ok=True)
+        spare = subprocess.Popen(
+            self._argv,
+            cwd=self._pid_dir,
+            env=self._env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
+        process.write_pid_record(self._pid_file(spare.pid), spare.pid, port=0, revision="spare")
+        with self._lock:
+            if self._spare is None and not self._closed:
+                self._spare = spare
+                return
+        self._discard(spare)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            self._discard(spare)
+
+    def _discard(self, spare: subprocess.Popen[bytes]) -> None:
+        if spare.stdin is not None:
+            spare.stdin.close()  # EOF: the spare exits by itself
+        try:
+            spare.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            spare.kill()
+            spare.wait()
+        for stream in (spare.stdout, spare.stderr):
+            if stream is not None:
+                stream.close()
+        process.remove_pid_file(self._pid_file(spare.pid))
+
+    def _pid_file(self, pid: int) -> Path:
+        return self._pid_dir / f"{pid}.json"

@@ -1,0 +1,275 @@
+"""Runs operations: durable records in MongoDB, executed by asyncio tasks in the API process.
+
+Per function key, operations run one at a time in the order they were created; across keys at
+most `max_concurrent` run at once. Target calls block (Pulumi can take minutes), so they run in
+a worker thread; their progress lines are handed back to the event loop and appended to the
+operation in order. A crash leaves the operation `running` in the database; `recover` resumes
+it at the next start (target calls are idempotent) and reconciles any function whose desired
+generation has no live operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+
+from engine.errors import LambdaCloneError, StoreUnavailable
+from engine.keys import new_key
+from engine.records import (
+    ErrorInfo,
+    Operation,
+    ProgressLine,
+    status_failed,
+    status_queued,
+    status_started,
+    status_succeeded,
+    utcnow,
+)
+from engine.store import Store
+from engine.target import Target
+
+log = logging.getLogger(__name__)
+STORE_RETRY_S = 2.0
+ORPHAN_GRACE = timedelta(minutes=10)
+"""Code blobs younger than this are never swept: a create may be writing its revision."""
+
+
+class KeyLocks:
+    """One asyncio lock per function key: the API's writes and the runner's status updates of
+    one function never interleave (the store has no multi-document transactions)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+
+class OperationRunner:
+    def __init__(
+        self, store: Store, target: Target, *, max_concurrent: int, locks: KeyLocks | None = None
+    ) -> None:
+        self.store = store
+        self.target = target
+        self.locks = locks or KeyLocks()
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._queues: dict[str, deque[str]] = {}
+        self._drainers: dict[str, asyncio.Task[None]] = {}
+        self._done: dict[str, asyncio.Event] = {}
+
+    # --- the public face ----------------------------------------------------------------------
+    def submit(self, op: Operation) -> None:
+        """Queue `op` behind the earlier operations of its function (once: a replayed
+        request may submit an operation that is already queued)."""
+        if op.id in self._done:
+            return
+        self._done[op.id] = asyncio.Event()
+        self._queues.setdefault(op.key, deque()).append(op.id)
+        if op.key not in self._drainers:
+            task = asyncio.create_task(self._drain(op.key), name=f"operations:{op.key}")
+            self._drainers[op.key] = task
+
+    async def wait(self, operation_id: str, timeout_s: float) -> bool:
+        """True once `operation_id` is no longer running here (or never was)."""
+        event = self._done.get(operation_id)
+        if event is None:
+            return True
+        with suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_s)
+        return event.is_set()
+
+    async def idle(self) -> None:
+        """Wait until every submitted operation finished (tests, clean shutdown)."""
+        while self._drainers:
+            await asyncio.gather(*self._drainers.values(), return_exceptions=True)
+
+    async def close(self, grace_s: float = 5.0) -> None:
+        """Give running operations `grace_s` to finish, then cancel the rest; what is left
+        `running` in the database is resumed by the next start."""
+        tasks = list(self._drainers.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- execution ----------------------------------------------------------------------------
+    async def _drain(self, key: str) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                operation_id = queue[0]
+                await self._run_until_recorded(operation_id)
+                queue.popleft()
+                self._done.pop(operation_id).set()
+        finally:
+            del self._drainers[key]
+            if not queue:
+                self._queues.pop(key, None)
+
+    async def _run_until_recorded(self, operation_id: str) -> None:
+        """An outage must not drop the operation: retry until its outcome is recorded."""
+        while True:
+            try:
+                async with self._slots:
+                    await self._run(operation_id)
+            except StoreUnavailable as exc:
+                log.warning("operation %s waits for the store: %s", operation_id, exc)
+                await asyncio.sleep(STORE_RETRY_S)
+            else:
+                return
+
+    async def _run(self, operation_id: str) -> None:
+        op = await self._start(operation_id)
+        if op is None:
+            return
+        error = await self._execute(op)
+        async with self.locks.hold(op.key):
+            # The function first, then the operation: whoever sees the operation finished
+            # sees its effect; a crash in between re-runs the (idempotent) operation.
+            now = utcnow()
+            record = await self.store.functions.get(op.key)
+            if record is not None and error:
+                status = status_failed(record.status, op, error, now)
+                await self.store.functions.set_status(op.key, status, now)
+            elif record is not None:
+                status = status_succeeded(record.status, op, now)
+                gone = True if op.kind == "delete" else None
+                await self.store.functions.set_status(op.key, status, now, disabled=gone)
+            await self.store.operations.finish(
+                op.id, "failed" if error else "succeeded", error, now
+            )
+
+    async def _start(self, operation_id: str) -> Operation | None:
+        op = await self.store.operations.get(operation_id)
+        if op is None or not op.live:
+            return None
+        async with self.locks.hold(op.key):
+            now = utcnow()
+            started = await self.store.operations.start(
+                op.id, now, f"{op.kind} started (attempt {op.attempts + 1})"
+            )
+            record = await self.store.functions.get(op.key)
+            if started and record:
+                await self.store.functions.set_status(
+                    op.key, status_started(record.status, started, now), now
+                )
+        return started
+
+    async def _execute(self, op: Operation) -> ErrorInfo | None:
+        """Call the target; its failure becomes the operation's recorded error."""
+        async with _ProgressWriter(self.store, op.id) as sink:
+            try:
+                if op.kind == "delete":
+                    await asyncio.to_thread(self.target.destroy, op.key, sink)
+                else:
+                    revision = await self.store.revisions.get(op.key, op.revision)
+                    if revision is None:
+                        return ErrorInfo("revision_missing", f"revision {op.revision} is gone")
+                    code = await self.store.code.get(revision.config.code.location)
+                    spec = revision.config.spec(op.key, code)
+                    await asyncio.to_thread(self.target.apply, spec, sink)
+            except StoreUnavailable:
+                raise
+            except LambdaCloneError as exc:
+                return ErrorInfo.of(exc)
+            except Exception as exc:
+                # The boundary between a target's bug and a durable record: log it with its
+                # traceback and record it, so the operation never stays `running` forever.
+                log.exception("operation %s failed unexpectedly", op.id)
+                return ErrorInfo("internal_error", f"{type(exc).__name__}: {exc}")
+        return None
+
+    # --- recovery -----------------------------------------------------------------------------
+    async def recover(self) -> None:
+        """After a restart: let the target clear stale state, drop what a crash orphaned,
+        resume unfinished operations and reconcile functions left without one."""
+        await asyncio.to_thread(self.target.recover, _log_line)
+        await self._sweep()
+        live = await self.store.operations.live()
+        for op in live:
+            note = f"resumed after a control-plane restart (was {op.state})"
+            await self.store.operations.append(op.id, ProgressLine(utcnow(), note))
+            self.submit(op)
+        busy = {op.key for op in live}
+        for record in await self.store.functions.unsettled():
+            if record.key not in busy:
+                await self._reconcile(record.key)
+
+    async def _sweep(self) -> None:
+        now = utcnow()
+        current = await self.store.functions.revisions_of_all()
+        await self.store.revisions.delete_orphans(current, now)
+        await self.store.code.sweep(self.store.revisions.references, now - ORPHAN_GRACE)
+
+    async def _reconcile(self, key: str) -> None:
+        async with self.locks.hold(key):
+            record = await self.store.functions.get(key)
+            if record is None:
+                return
+            now = utcnow()
+            deleting = record.status.phase == "Deleting"
+            op = Operation(
+                id=new_key(),
+                key=key,
+                kind="delete" if deleting else "reconcile",
+                revision=record.revision,
+                generation=record.status.generation,
+                created=now,
+            )
+            status = status_queued(
+                record.status, record.status.generation, op.id, now, deleting=deleting
+            )
+            await self.store.functions.set_status(key, status, now)
+            await self.store.operations.insert(op)
+        self.submit(op)
+
+
+class _ProgressWriter:
+    """A `ProgressSink` for the worker thread: lines go to the loop, then to the operation, in
+    the order the target produced them."""
+
+    def __init__(self, store: Store, operation_id: str) -> None:
+        self._store = store
+        self._id = operation_id
+        self._loop = asyncio.get_running_loop()
+        self._lines: asyncio.Queue[ProgressLine | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, message: str) -> None:
+        self._loop.call_soon_threadsafe(self._lines.put_nowait, ProgressLine(utcnow(), message))
+
+    async def __aenter__(self) -> _ProgressWriter:
+        self._task = asyncio.create_task(self._write())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.sleep(0)  # let call_soon_threadsafe callbacks from the thread land
+        self._lines.put_nowait(None)
+        if self._task:
+            await self._task
+
+    async def _write(self) -> None:
+        while (line := await self._lines.get()) is not None:
+            try:
+                await self._store.operations.append(self._id, line)
+            except StoreUnavailable:
+                log.warning("progress of %s lost (store down): %s", self._id, line.message)
+
+
+def _log_line(message: str) -> None:
+    log.info("target recovery: %s", message)

@@ -1,0 +1,228 @@
+"""What the control plane stores, as frozen values: functions, revisions, operations, catalog.
+
+These are the engine's view of the MongoDB documents (the store adapter converts both ways) and
+the pure rules for moving a function's status along (`Pending → Deploying → Ready | Failed`,
+`Deleting → Deleted`), so the runner and the routes share one definition of each transition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+from engine.errors import LambdaCloneError
+from engine.spec import FunctionSpec, Limits, RuntimeName, RuntimeSpec
+
+Phase = Literal["Pending", "Deploying", "Ready", "Failed", "Deleting", "Deleted"]
+OperationKind = Literal["create", "update", "delete", "reconcile"]
+OperationState = Literal["queued", "running", "succeeded", "failed"]
+ConditionStatus = Literal["True", "False", "Unknown"]
+LIVE_STATES: tuple[OperationState, ...] = ("queued", "running")
+
+
+def utcnow() -> datetime:
+    """Now, truncated to the millisecond MongoDB keeps, so stored times round-trip exactly
+    (pagination cursors compare them)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    """Where a revision's source lives: `mongo://lambda.code/<sha>` or `s3://bucket/...`."""
+
+    sha256: str
+    size: int
+    location: str
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """A recorded failure, in the same shape the API returns errors."""
+
+    code: str
+    message: str
+    detail: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, exc: LambdaCloneError) -> ErrorInfo:
+        return cls(exc.code, exc.message, dict(exc.detail))
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str
+    last_transition: datetime
+
+
+@dataclass(frozen=True)
+class Status:
+    """Kubernetes-style status: `generation` counts desired-state changes, `observed_generation`
+    is the last one a target finished applying; they differ while work is outstanding."""
+
+    generation: int = 1
+    observed_generation: int = 0
+    phase: Phase = "Pending"
+    last_error: ErrorInfo | None = None
+    conditions: tuple[Condition, ...] = ()
+    operation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """The settings of one revision: everything but the key and the bookkeeping."""
+
+    name: str
+    runtime: RuntimeName
+    version: str
+    handler: str
+    image: str
+    code: CodeRef
+    spec_hash: str
+    env: tuple[tuple[str, str], ...] = ()
+    limits: Limits = field(default_factory=Limits)
+
+    def spec(self, key: str, code: str) -> FunctionSpec:
+        """The target's view, given the code text fetched from the code store."""
+        return FunctionSpec(
+            key=key,
+            name=self.name,
+            runtime=self.runtime,
+            version=self.version,
+            handler=self.handler,
+            code=code,
+            image=self.image,
+            env=self.env,
+            limits=self.limits,
+        )
+
+
+@dataclass(frozen=True)
+class FunctionRecord:
+    key: str
+    config: FunctionConfig
+    revision: int
+    reg_date: datetime
+    update_date: datetime
+    status: Status
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One immutable entry of a function's history."""
+
+    key: str
+    revision: int
+    config: FunctionConfig
+    created: datetime
+
+
+@dataclass(frozen=True)
+class ProgressLine:
+    at: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A durable unit of work on one function; the runner moves it queued → running → done."""
+
+    id: str
+    key: str
+    kind: OperationKind
+    revision: int
+    generation: int
+    created: datetime
+    state: OperationState = "queued"
+    started: datetime | None = None
+    finished: datetime | None = None
+    attempts: int = 0
+    error: ErrorInfo | None = None
+    progress: tuple[ProgressLine, ...] = ()
+
+    @property
+    def live(self) -> bool:
+        return self.state in LIVE_STATES
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    spec: RuntimeSpec
+    reg_date: datetime
+    update_date: datetime
+
+
+@dataclass(frozen=True)
+class DefaultChoice:
+    runtime: RuntimeName
+    version: str
+    disabled: bool
+    reg_date: datetime
+    update_date: datetime
+
+
+# --- status transitions ---------------------------------------------------------------------
+def set_condition(  # noqa: PLR0917 - a condition is these five values
+    conditions: tuple[Condition, ...],
+    type_: str,
+    status: ConditionStatus,
+    reason: str,
+    message: str,
+    now: datetime,
+) -> tuple[Condition, ...]:
+    """Replace one condition; `last_transition` moves only when its status changes."""
+    old = next((c for c in conditions if c.type == type_), None)
+    since = old.last_transition if old and old.status == status else now
+    new = Condition(type_, status, reason, message, since)
+    return (*(c for c in conditions if c.type != type_), new)
+
+
+def status_queued(
+    status: Status, generation: int, operation_id: str, now: datetime, *, deleting: bool
+) -> Status:
+    """A new generation was written and an operation queued for it."""
+    phase: Phase = "Deleting" if deleting else "Pending"
+    conditions = set_condition(
+        status.conditions, "Progressing", "True", "OperationQueued", operation_id, now
+    )
+    return replace(
+        status, generation=generation, phase=phase, operation_id=operation_id, conditions=conditions
+    )
+
+
+def status_started(status: Status, operation: Operation, now: datetime) -> Status:
+    phase: Phase = "Deleting" if operation.kind == "delete" else "Deploying"
+    conditions = set_condition(
+        status.conditions, "Progressing", "True", "OperationRunning", operation.id, now
+    )
+    return replace(status, phase=phase, operation_id=operation.id, conditions=conditions)
+
+
+def status_succeeded(status: Status, operation: Operation, now: datetime) -> Status:
+    """The target finished `operation`; Ready only if no newer generation is waiting."""
+    observed = max(status.observed_generation, operation.generation)
+    if operation.kind == "delete":
+        phase: Phase = "Deleted"
+    else:
+        phase = "Ready" if observed >= status.generation else "Deploying"
+    conditions = set_condition(
+        status.conditions, "Progressing", "False", "OperationSucceeded", operation.id, now
+    )
+    ready: ConditionStatus = "True" if phase == "Ready" else "False"
+    conditions = set_condition(conditions, "Ready", ready, phase, f"generation {observed}", now)
+    return replace(
+        status, observed_generation=observed, phase=phase, last_error=None, conditions=conditions
+    )
+
+
+def status_failed(status: Status, operation: Operation, error: ErrorInfo, now: datetime) -> Status:
+    conditions = set_condition(
+        status.conditions, "Progressing", "False", "OperationFailed", operation.id, now
+    )
+    conditions = set_condition(conditions, "Ready", "False", error.code, error.message, now)
+    return replace(status, phase="Failed", last_error=error, conditions=conditions)

@@ -1,0 +1,120 @@
+"""The console's serving and its highlighter, without a browser: the routes of
+`api/routes/console.py` on a bare app, and `editor.js`'s tokenizer run by node."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.routes.console import ASSETS, STATIC_DIR, router
+from engine.catalog import default_code_path
+
+PAGES = {"/console/": "list.html", "/console/create": "create.html", "/console/info": "info.html"}
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = FastAPI()
+    app.include_router(router)
+    return TestClient(app)
+
+
+def test_root_and_console_redirect_to_the_list(client: TestClient) -> None:
+    for path in ("/", "/console"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 307
+        assert response.headers["location"] == "/console/"
+
+
+@pytest.mark.parametrize(("path", "name"), PAGES.items())
+def test_pages_are_served_and_reference_only_local_files(
+    client: TestClient, path: str, name: str
+) -> None:
+    response = client.get(path, params={"key": "x"} if "info" in path else None)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text == (STATIC_DIR / name).read_text()
+    for ref in ("http://", "https://", "//cdn"):
+        assert f'src="{ref}' not in response.text
+        assert f'href="{ref}' not in response.text
+
+
+def test_every_module_import_names_a_served_file(client: TestClient) -> None:
+    for name in sorted(n for n in ASSETS if n.endswith(".js")):
+        response = client.get(f"/console/static/{name}")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/javascript")
+        assert response.headers["cache-control"] == "no-cache"
+        targets = re.findall(r"^(?:import|\}) .*?from '([^']+)';$", response.text, re.MULTILINE)
+        for target in targets:
+            assert target.startswith("./"), f"{name} imports {target}"
+            assert target[2:] in ASSETS, f"{name} imports {target}"
+        if name not in {"api.js", "editor.js"}:
+            assert targets, f"{name} imports nothing?"
+    assert client.get("/console/static/console.css").headers["content-type"].startswith("text/css")
+
+
+@pytest.mark.parametrize(
+    "name", ["missing.js", "..%2Fapp.py", "%2E%2E%2Froutes%2Fconsole.py", "list.html.bak"]
+)
+def test_unknown_or_escaping_names_are_404(client: TestClient, name: str) -> None:
+    assert client.get(f"/console/static/{name}").status_code == 404
+
+
+def test_editor_stays_small() -> None:
+    assert len((STATIC_DIR / "editor.js").read_text().splitlines()) <= 160
+
+
+HIGHLIGHT = """
+import { highlight } from %s;
+import { readFileSync } from 'node:fs';
+const out = {};
+for (const [lang, path] of Object.entries(JSON.parse(process.argv[2]))) {
+  const code = readFileSync(path, 'utf8');
+  const html = highlight(code, lang);
+  const text = html.replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const tokens = {};
+  for (const [, cls, word] of html.matchAll(/<span class="tok-(\\w+)">([^<]*)<\\/span>/g)) {
+    (tokens[cls] ||= []).push(word);
+  }
+  out[lang] = { same: text === code, tokens };
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def test_highlighter_tokenizes_each_default_code_without_changing_it(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (the node runtime needs it)")
+    script = tmp_path / "highlight.mjs"
+    script.write_text(HIGHLIGHT % json.dumps((STATIC_DIR / "editor.js").as_uri()))
+    files = {
+        "go": str(default_code_path("golang")),
+        "javascript": str(default_code_path("node")),
+        "python": str(default_code_path("python")),
+    }
+    done = subprocess.run(
+        [node, str(script), json.dumps(files)], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout)
+    for lang in files:
+        assert result[lang]["same"], f"{lang}: the highlighted text differs from the code"
+    go, js, py = (result[lang]["tokens"] for lang in ("go", "javascript", "python"))
+    assert {"package", "func", "import"} <= set(go["kw"])
+    assert "handler" in go["fn"]
+    assert any(s.startswith("// lambdaclone") for s in go["com"])
+    assert {"function", "export", "default"} <= set(js["kw"])
+    assert "handler" in js["fn"]
+    assert "200" in js["num"]
+    assert {"from", "import", "def", "return"} <= set(py["kw"])
+    assert {"handler", "jsonify"} <= set(py["fn"])
+    assert any(s.startswith('"""') for s in py["str"])

@@ -1,0 +1,3 @@
+from tests.integration.local.localkit import make_target
+
+__all__ = ["make_target"]
