@@ -40,7 +40,7 @@ pytest: venv
 	$(UV) run pytest $(PYTEST_ARGS)
 
 bench: venv tools ## print the benchmark tables (see docs/benchmarks.md)
-	$(UV) run python -m bench.all
+	$(UV) run python bench/all.py
 
 clean: ## remove local state (not the tool cache)
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
