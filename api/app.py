@@ -70,7 +70,8 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (functions.router, operations.router, catalog.router, invoke.router):
+    # The invoke route first: every request is matched against the routes before it.
+    for router in (invoke.router, functions.router, operations.router, catalog.router):
         app.include_router(router)
     app.include_router(console.router)
     return app

@@ -61,10 +61,10 @@ async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, e.LambdaCloneError)
     status = status_for(exc)
     headers: dict[str, str] = {}
-    if isinstance(exc, e.TooManyRequests):
-        headers["Retry-After"] = str(exc.retry_after_s)
-    elif status == 503:
-        headers["Retry-After"] = "1"
+    if status in {429, 503}:
+        headers["Retry-After"] = str(exc.detail.get("retry_after_s", 1))
+    if "request_id" in exc.detail:
+        headers["x-request-id"] = str(exc.detail["request_id"])
     if status >= 500:
         log.warning("%s %s → %s %s: %s", request.method, request.url.path, status, exc.code, exc)
     return JSONResponse(error_body(exc.code, exc.message, exc.detail), status, headers=headers)

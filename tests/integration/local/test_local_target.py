@@ -194,7 +194,8 @@ def test_a_worker_over_its_memory_limit_is_killed(make_target: TargetFactory) ->
     up = upstream(target, spec.key)
     with pytest.raises(OSError):  # the connection dies with the worker
         get(up.host, up.port, f"{up.path_prefix}?alloc=200")
-    assert pid is not None and not pid_alive(pid)
+    assert pid is not None
+    wait_until(lambda: not pid_alive(pid), what="the killed worker to be gone")
     messages = [str(line["message"]) for line in target.logs(spec.key, 100)]
     assert any("memory limit exceeded" in m and "> 128 MB" in m for m in messages)
     wait_until(lambda: target.status(spec.key)["state"] == "ready", what="the restart")

@@ -1,0 +1,16 @@
+from engine.local.spares import can_use_spare
+from engine.local.supervisor import describe_exit
+
+
+def test_exit_descriptions() -> None:
+    assert describe_exit(None) == "exited"
+    assert describe_exit(3) == "exited with code 3"
+    assert describe_exit(-9) == "killed by SIGKILL"
+    assert describe_exit(-15) == "killed by SIGTERM"
+
+
+def test_spares_only_when_the_interpreter_start_does_not_depend_on_the_env() -> None:
+    assert can_use_spare({})
+    assert can_use_spare({"TABLE": "x", "MY_PYTHON_THING": "1"})
+    assert not can_use_spare({"PYTHONPATH": "/x"})
+    assert not can_use_spare({"LD_PRELOAD": "/lib.so"})
