@@ -93,8 +93,7 @@ console.log(JSON.stringify(out));
 
 def test_highlighter_tokenizes_each_default_code_without_changing_it(tmp_path: Path) -> None:
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed (the node runtime needs it)")
+    assert node is not None, "node is required (the node runtime needs it too)"
     script = tmp_path / "highlight.mjs"
     script.write_text(HIGHLIGHT % json.dumps((STATIC_DIR / "editor.js").as_uri()))
     files = {

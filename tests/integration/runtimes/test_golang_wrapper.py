@@ -23,8 +23,6 @@ from runtimes.harness import (
     start_worker,
 )
 
-pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")
-
 HEADER = 'package main\n\nimport (\n\t"net/http"\n\t"net/url"\n)\n\n'
 SEED_STYLE = """
 package main
