@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from api.deps import Platform
 from api.errors import install_error_handlers
+from api.guard import WriteGuard
 from api.routes import catalog, console, functions, invoke, operations
 from engine.catalog import seed_catalog
 from engine.codestore import CodeStore, S3CodeStore
@@ -39,6 +40,9 @@ A self-hosted, AWS-Lambda-style Function-as-a-Service.
   `Location` to poll; `?wait=true` answers when the work is done.
 * **Invoke** any function at `/endpoint/{key}`.
 * Every error has the shape `{"error": {"code", "message", "detail"}}` with a stable `code`.
+* Changes (`POST`, `PATCH`, `DELETE /lambda`) are refused when a browser sends them for
+  another site (403 `cross_site_request`) or to a host name not in `allowed_hosts`
+  (403 `host_not_allowed`); JSON bodies need `Content-Type: application/json`.
 """
 
 
@@ -69,6 +73,7 @@ def create_app(
         ],
     )
     app.state.settings = settings
+    app.add_middleware(WriteGuard, allowed_hosts=settings.allowed_host_names)
     install_error_handlers(app)
     # The invoke route first: every request is matched against the routes before it.
     for router in (invoke.router, functions.router, operations.router, catalog.router):

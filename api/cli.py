@@ -154,6 +154,10 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
+        # X-Forwarded-For is believed only from the proxies named in the settings (the ALB
+        # in a cluster); otherwise a local client could choose the sourceIp functions see.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
     return 0
 

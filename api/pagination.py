@@ -40,9 +40,15 @@ def decode_function_cursor(cursor: str) -> tuple[datetime, str]:
         raise _bad_cursor() from exc
 
 
+REVISION_CURSOR_MAX = 2**63
+"""Revisions are MongoDB 64-bit integers: a larger number cannot even be queried."""
+
+
 def decode_revision_cursor(cursor: str) -> int:
     position = decode_cursor(cursor)
     if len(position) != 1 or not isinstance(position[0], int) or isinstance(position[0], bool):
+        raise _bad_cursor()
+    if not 0 <= position[0] < REVISION_CURSOR_MAX:
         raise _bad_cursor()
     return position[0]
 

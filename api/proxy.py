@@ -4,11 +4,18 @@ Written against raw ASGI (no Starlette Request/Response, no pydantic) with one p
 session (keep-alive, TCP_NODELAY — aiohttp sets it on every connection), because on this path
 the client library and per-request allocations are most of the cost.
 
-Order of checks: 413 from Content-Length (before reading anything) → body read with a running
-count (413 as soon as it passes the limit) → `target.upstream` (404 / cold start) → 429 at the
-function's concurrency cap → forward within the function's timeout (504) → a worker that dies
-or refuses gives 502. The response is buffered (bounded like the request, as Lambda does), so a
-failure at any point can still be answered with a proper error instead of a cut-off body.
+Order of checks: the wrappers' reserved health path (404 `not_found`) → 413 from Content-Length
+(before reading anything) → body read with a running count (413 as soon as it passes the
+limit) → `target.upstream` (404 / cold start) → 429 at the function's concurrency cap → forward
+within the function's timeout (504) → a worker that dies or refuses gives 502. The response is
+buffered (bounded like the request, as Lambda does), so a failure at any point can still be
+answered with a proper error instead of a cut-off body.
+
+A request that timed out keeps its place in the function's concurrency until the worker
+answers it, for at most `timeout + OVERRUN_GRACE_S`; past that the target is told
+(`OverrunFeedback`) and restarts the worker — the only way to stop a handler still running in
+one of its threads — before the place is freed. So the requests running in a worker never
+exceed the function's `concurrency`, even after 504s.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
+from starlette.exceptions import HTTPException
 from yarl import URL
 
 from engine.errors import (
@@ -55,13 +63,29 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# Recomputed by the proxy or set by the front server.
+# Recomputed by the proxy or set by the front server. The caller's X-Forwarded-For is dropped:
+# the worker gets the peer's address only, so a client cannot choose the event's `sourceIp`.
 _DROP_REQUEST = HOP_BY_HOP | {b"content-length", b"x-request-id", b"x-forwarded-for"}
 _DROP_RESPONSE = HOP_BY_HOP | {b"content-length", b"date", b"server", b"x-request-id"}
 _REQUEST_ID = b"x-request-id"
 _REQUEST_ID_RE = re.compile(rb"[\x21-\x7e]{1,200}")
 KEEPALIVE_S = 30.0  # below the wrappers' idle timeouts (node 65 s), so no reuse races
 RETRY_AFTER_S = 1
+OVERRUN_GRACE_S = 1.0
+"""How long past its timeout a request may keep running before its worker is restarted."""
+RESERVED_SUFFIX = "__lambdaclone/health"
+"""Answered by every wrapper itself (the readiness probe), so never an invocation."""
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+@runtime_checkable
+class OverrunFeedback(Protocol):
+    """Optional for targets: a request has run `timeout + OVERRUN_GRACE_S` without an answer.
+    Stop what is still running it (restart the worker) and return once it is stopped; called
+    off the event loop, and the request's concurrency place is freed after it returns."""
+
+    def invoke_overran(self, key: str, upstream: Upstream) -> None: ...
 
 
 class ClientGone(Exception):
@@ -104,10 +128,12 @@ class InvokeStats:
 class InvokeProxy:
     """Owns the pooled client session; `start()`/`close()` from the app's lifespan."""
 
-    def __init__(self, max_payload_bytes: int) -> None:
+    def __init__(self, max_payload_bytes: int, overrun_grace_s: float = OVERRUN_GRACE_S) -> None:
         self.max_payload_bytes = max_payload_bytes
+        self.overrun_grace_s = overrun_grace_s
         self.stats: dict[str, InvokeStats] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._calls: set[asyncio.Task[Answer]] = set()
 
     async def start(self) -> None:
         if self._session is None:
@@ -124,6 +150,10 @@ class InvokeProxy:
             )
 
     async def close(self) -> None:
+        calls = list(self._calls)  # only requests that outlived their 504 can still be here
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -136,7 +166,10 @@ class InvokeProxy:
 
     # --- one invocation ------------------------------------------------------------------
     async def handle(self, scope: Scope, receive: Receive, send: Send, target: Target) -> None:
-        key: str = scope["path_params"]["key"]
+        params = scope["path_params"]
+        key: str = params["key"]
+        if params.get("path") == RESERVED_SUFFIX:
+            raise HTTPException(404, f"/{RESERVED_SUFFIX} is reserved for the platform")
         headers, request_id, length = _request_headers(scope)
         if length is not None and length > self.max_payload_bytes:
             raise PayloadTooLarge(_too_large(length, self.max_payload_bytes))
@@ -188,10 +221,16 @@ class InvokeProxy:
         url = _upstream_url(scope, key, upstream)
         activity.inflight += 1
         activity.last_used = time.monotonic()
-        try:
-            status, out_headers, out_body = await self._forward(
-                scope["method"], url, headers, body, upstream
+        call = asyncio.ensure_future(
+            self._call(
+                target, key, upstream, method=scope["method"], url=url, headers=headers, body=body
             )
+        )
+        self._calls.add(call)  # it may outlive this request (a 504): keep it referenced
+        call.add_done_callback(self._calls.discard)
+        try:
+            async with asyncio.timeout(upstream.timeout_ms / 1000):
+                status, out_headers, out_body = await asyncio.shield(call)
         except TimeoutError as exc:
             _feedback(target, key, upstream, "timed_out")
             raise FunctionTimedOut(
@@ -204,14 +243,38 @@ class InvokeProxy:
                 f"the function's worker failed during the request ({type(exc).__name__})",
                 detail={"request_id": request_id},
             ) from exc
-        finally:
-            activity.inflight -= 1
-            activity.last_used = time.monotonic()
         out_headers.append((_REQUEST_ID, request_id.encode("latin-1")))
         if scope["method"] != "HEAD":
             out_headers.append((b"content-length", str(len(out_body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": out_body})
+
+    async def _call(
+        self,
+        target: Target,
+        key: str,
+        upstream: Upstream,
+        *,
+        method: str,
+        url: URL,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+    ) -> Answer:
+        """The request to the worker; it holds its in-flight place until it ends, which may be
+        after the caller got its 504 — at the latest `timeout + overrun_grace_s`, once the
+        target has stopped the worker still running it."""
+        activity = upstream.activity
+        limit = asyncio.timeout(upstream.timeout_ms / 1000 + self.overrun_grace_s)
+        try:
+            async with limit:
+                return await self._forward(method, url, headers, body)
+        except TimeoutError:
+            if limit.expired() and isinstance(target, OverrunFeedback):
+                await asyncio.to_thread(target.invoke_overran, key, upstream)
+            raise
+        finally:
+            activity.inflight -= 1
+            activity.last_used = time.monotonic()
 
     async def _forward(
         self,
@@ -219,15 +282,11 @@ class InvokeProxy:
         url: URL,
         headers: list[tuple[str, str]],
         body: bytes | None,
-        upstream: Upstream,
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> Answer:
         session = self._session or await self.session()
-        async with (
-            asyncio.timeout(upstream.timeout_ms / 1000),
-            session.request(
-                method, url, headers=headers, data=body, allow_redirects=False
-            ) as response,
-        ):
+        async with session.request(
+            method, url, headers=headers, data=body, allow_redirects=False
+        ) as response:
             out_body = await self._read_response(response)
             out_headers = [
                 (name, value)
@@ -260,11 +319,11 @@ class InvokeProxy:
 
 # --- request pieces ----------------------------------------------------------------------
 def _request_headers(scope: Scope) -> tuple[list[tuple[str, str]], str, int | None]:
-    """Headers to forward (hop-by-hop dropped), the request id, and the Content-Length."""
+    """Headers to forward (hop-by-hop dropped, `X-Forwarded-For` replaced by the peer's
+    address), the request id, and the Content-Length."""
     out: list[tuple[str, str]] = []
     request_id = ""
     length: int | None = None
-    forwarded_for = ""
     connection_listed: set[bytes] = set()
     for name, value in scope["headers"]:
         if name in _DROP_REQUEST:
@@ -272,8 +331,6 @@ def _request_headers(scope: Scope) -> tuple[list[tuple[str, str]], str, int | No
                 length = _parse_length(value)
             elif name == _REQUEST_ID:
                 request_id = _valid_request_id(value)
-            elif name == b"x-forwarded-for":
-                forwarded_for = value.decode("latin-1")
             elif name == b"connection":
                 connection_listed.update(t.strip().lower() for t in value.split(b","))
             continue
@@ -281,10 +338,8 @@ def _request_headers(scope: Scope) -> tuple[list[tuple[str, str]], str, int | No
     if connection_listed:
         out = [(n, v) for n, v in out if n.encode("latin-1") not in connection_listed]
     client = scope.get("client")
-    if client:
-        forwarded_for = f"{forwarded_for}, {client[0]}" if forwarded_for else str(client[0])
-    if forwarded_for:
-        out.append(("x-forwarded-for", forwarded_for))
+    if client:  # the peer as the ASGI server reports it (after its own trusted-proxy rules)
+        out.append(("x-forwarded-for", str(client[0])))
     request_id = request_id or str(uuid.uuid4())
     out.append(("x-request-id", request_id))
     return out, request_id, length

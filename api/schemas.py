@@ -217,7 +217,9 @@ class MutationOut(BaseModel):
     operation: OperationOut | None = Field(
         description="The queued work; null when nothing had to change."
     )
-    changed: bool = Field(examples=[True], description="False: the request changed nothing.")
+    changed: bool = Field(
+        examples=[True], description="False: the request changed nothing and queued no work."
+    )
 
 
 class FieldChangeOut(BaseModel):

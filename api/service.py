@@ -2,8 +2,8 @@
 
 Every mutation writes in the order code blob → revision → function → operation, each write
 idempotent, under the function's key lock; the runner then does the slow part. A crash between
-two writes leaves either nothing the API shows (swept at the next start) or a function whose
-generation has no operation (reconciled at the next start).
+two writes leaves either nothing the API shows (swept at the next start, or overwritten by the
+next update) or a function whose generation has no operation (reconciled at the next start).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from engine.errors import (
-    FunctionBusy,
+    FunctionDeleting,
     FunctionNotFound,
     IdempotencyConflict,
     StaleRevision,
@@ -31,6 +31,8 @@ from engine.records import (
     Operation,
     Revision,
     Status,
+    needs_retry,
+    reconcile_operation,
     status_queued,
     utcnow,
 )
@@ -91,9 +93,10 @@ class FunctionService:
                 IdempotencyClaim(idempotency_key, request_hash, key, op_id, utcnow())
             )
             if claim.request_hash != request_hash:
+                # The detail never names the function the key created: it is someone's.
                 raise IdempotencyConflict(
                     "this Idempotency-Key was used with a different request",
-                    detail={"idempotency_key": idempotency_key, "key": claim.key},
+                    detail={"idempotency_key": idempotency_key},
                 )
             key, op_id = claim.key, claim.operation_id
         async with self.runner.locks.hold(key):
@@ -125,44 +128,61 @@ class FunctionService:
 
     # --- update -----------------------------------------------------------------------------
     async def update(self, key: str, given: FunctionInput, base_revision: int | None) -> Mutation:
+        """A new revision and its update operation; with nothing to change, a `reconcile` of
+        the current revision when the last deployment failed or never finished (a retry)."""
         async with self.runner.locks.hold(key):
-            record, _, desired = await self._desired(key, given, base_revision)
-            if desired.spec_hash == record.config.spec_hash:
+            record, live = await self._changeable(key, base_revision)
+            desired = await self._desired(record, given)
+            if desired.spec_hash != record.config.spec_hash:
+                op = await self._write_update(record, desired)
+            elif needs_retry(record.status, live=bool(live)):
+                op = await self._write_retry(record)
+            else:
                 return Mutation(record, None, changed=False)
-            op = await self._write_update(record, desired)
         self.runner.submit(op)
         return Mutation(await self.get(key), op, changed=True)
 
     async def preview(self, key: str, given: FunctionInput, base_revision: int | None) -> Plan:
         """What `update` would do, field by field and resource by resource; writes nothing."""
         async with self.runner.locks.hold(key):
-            record, current, desired = await self._desired(key, given, base_revision)
+            record, _ = await self._changeable(key, base_revision)
+            desired = await self._desired(record, given)
         if desired.spec_hash == record.config.spec_hash:
             return Plan(fields=())
+        current = record.config.spec(key, await self.code_of(record))
         target_plan = await asyncio.to_thread(self.runner.target.preview, current, desired)
         return Plan(fields=diff_specs(current, desired), resources=target_plan.resources)
 
-    async def _desired(
-        self, key: str, given: FunctionInput, base_revision: int | None
-    ) -> tuple[FunctionRecord, FunctionSpec, FunctionSpec]:
+    async def _changeable(
+        self, key: str, base_revision: int | None
+    ) -> tuple[FunctionRecord, list[Operation]]:
+        """The function and its live operations, if it may still change: not deleted (404),
+        not being deleted (409 `function_deleting`), at `base_revision` when one is given."""
         record = await self.get(key)
-        if record.status.phase == "Deleting":
-            raise FunctionBusy("the function is being deleted", detail={"key": key})
+        live = await self.store.operations.live(key)
+        delete = next((op for op in live if op.kind == "delete"), None)
+        if delete is not None or record.status.phase == "Deleting":
+            raise FunctionDeleting(
+                "the function is being deleted",
+                detail={"key": key, "operation": delete.id if delete else None},
+            )
         if base_revision is not None and base_revision != record.revision:
             raise StaleRevision(base_revision, record.revision)
-        current = record.config.spec(key, await self.code_of(record))
+        return record, live
+
+    async def _desired(self, record: FunctionRecord, given: FunctionInput) -> FunctionSpec:
+        current = record.config.spec(record.key, await self.code_of(record))
         entries, _ = await self.catalog()
         draft = validate_update(current, given, entries, self.settings.max_code_bytes)
-        return record, current, draft.spec(key)
+        return draft.spec(record.key)
 
     async def _write_update(self, record: FunctionRecord, desired: FunctionSpec) -> Operation:
         key, now, revision = record.key, utcnow(), record.revision + 1
         config = await self._store_config(key, desired)
         if not await self.store.revisions.insert(Revision(key, revision, config, now)):
-            raise FunctionBusy(
-                f"revision {revision} is being written by another process; retry shortly",
-                detail={"key": key},
-            )
+            # Under the key lock the function is still at `record.revision`: the revision
+            # found is an orphan of an update whose function write failed (an outage).
+            await self.store.revisions.replace(Revision(key, revision, config, now))
         generation = record.status.generation + 1
         op = Operation(
             new_key(), key, "update", revision=revision, generation=generation, created=now
@@ -173,6 +193,13 @@ class FunctionService:
         ):
             await self.store.revisions.delete(key, revision)
             raise StaleRevision(record.revision, revision)
+        await self.store.operations.insert(op)
+        return op
+
+    async def _write_retry(self, record: FunctionRecord) -> Operation:
+        now = utcnow()
+        op, status = reconcile_operation(record, new_key(), now)
+        await self.store.functions.set_status(record.key, status, now)
         await self.store.operations.insert(op)
         return op
 

@@ -154,3 +154,35 @@ class OperationFailed(LambdaCloneError):
         super().__init__(message, detail={**detail, "operation": operation_id})
         self.code = code
         self.operation_id = operation_id
+
+
+# --- request hygiene and lifecycle races (added after the control-plane review) ------------
+class UnsupportedMediaType(LambdaCloneError):
+    """A body in a content type the route does not read (JSON needs `application/json`)."""
+
+    code = "unsupported_media_type"
+
+
+class CrossSiteRequest(LambdaCloneError):
+    """A state-changing request a browser sent on behalf of another site."""
+
+    code = "cross_site_request"
+
+
+class HostNotAllowed(LambdaCloneError):
+    """A state-changing request for a host name the control plane does not serve (DNS
+    rebinding); see the `allowed_hosts` setting."""
+
+    code = "host_not_allowed"
+
+
+class FunctionDeleting(FunctionBusy):
+    """The function is being deleted: no further change is accepted."""
+
+    code = "function_deleting"
+
+
+class OperationCancelled(LambdaCloneError):
+    """An operation skipped because its function was deleted (or a delete was queued)."""
+
+    code = "operation_cancelled"

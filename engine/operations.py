@@ -5,7 +5,8 @@ most `max_concurrent` run at once. Target calls block (Pulumi can take minutes),
 a worker thread; their progress lines are handed back to the event loop and appended to the
 operation in order. A crash leaves the operation `running` in the database; `recover` resumes
 it at the next start (target calls are idempotent) and reconciles any function whose desired
-generation has no live operation.
+generation has no live operation. Work other than a delete is never started for a deleted
+function or one with a delete queued: it is recorded `failed` with `operation_cancelled`.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from engine.errors import LambdaCloneError, StoreUnavailable
+from engine.errors import LambdaCloneError, OperationCancelled, StoreUnavailable
 from engine.keys import new_key
 from engine.records import (
     ErrorInfo,
     Operation,
     ProgressLine,
+    reconcile_operation,
     status_failed,
-    status_queued,
     status_started,
     status_succeeded,
     utcnow,
@@ -35,7 +36,8 @@ from engine.target import Target
 log = logging.getLogger(__name__)
 STORE_RETRY_S = 2.0
 ORPHAN_GRACE = timedelta(minutes=10)
-"""Code blobs younger than this are never swept: a create may be writing its revision."""
+"""Revisions and code blobs younger than this are never swept: a create or update may be
+between writing them and committing the function."""
 
 
 class KeyLocks:
@@ -160,6 +162,10 @@ class OperationRunner:
             return None
         async with self.locks.hold(op.key):
             now = utcnow()
+            reason = await self._overtaken(op)
+            if reason is not None:
+                await self._cancel(op, reason, now)
+                return None
             started = await self.store.operations.start(
                 op.id, now, f"{op.kind} started (attempt {op.attempts + 1})"
             )
@@ -169,6 +175,27 @@ class OperationRunner:
                     op.key, status_started(record.status, started, now), now
                 )
         return started
+
+    async def _overtaken(self, op: Operation) -> str | None:
+        """Why `op` must not run: work other than a delete is pointless (and would bring the
+        function back) once the function is deleted or a delete is waiting for it."""
+        if op.kind == "delete":
+            return None
+        record = await self.store.functions.get(op.key)
+        if record is None or record.disabled:
+            return "the function was deleted"
+        delete = next(
+            (o for o in await self.store.operations.live(op.key) if o.kind == "delete"), None
+        )
+        if delete is not None:
+            return f"the function is being deleted (operation {delete.id})"
+        return None
+
+    async def _cancel(self, op: Operation, reason: str, now: datetime) -> None:
+        """Record `op` as failed without running it; the function's status is left alone."""
+        error = ErrorInfo.of(OperationCancelled(f"{op.kind} cancelled: {reason}"))
+        await self.store.operations.append(op.id, ProgressLine(now, f"{op.kind} skipped: {reason}"))
+        await self.store.operations.finish(op.id, "failed", error, now)
 
     async def _execute(self, op: Operation) -> ErrorInfo | None:
         """Call the target; its failure becomes the operation's recorded error."""
@@ -211,10 +238,12 @@ class OperationRunner:
                 await self._reconcile(record.key)
 
     async def _sweep(self) -> None:
-        now = utcnow()
+        """Only what is older than the grace period: a younger orphan may be a write another
+        request (or process) is about to commit."""
+        older_than = utcnow() - ORPHAN_GRACE
         current = await self.store.functions.revisions_of_all()
-        await self.store.revisions.delete_orphans(current, now)
-        await self.store.code.sweep(self.store.revisions.references, now - ORPHAN_GRACE)
+        await self.store.revisions.delete_orphans(current, older_than)
+        await self.store.code.sweep(self.store.revisions.references, older_than)
 
     async def _reconcile(self, key: str) -> None:
         async with self.locks.hold(key):
@@ -222,18 +251,7 @@ class OperationRunner:
             if record is None:
                 return
             now = utcnow()
-            deleting = record.status.phase == "Deleting"
-            op = Operation(
-                id=new_key(),
-                key=key,
-                kind="delete" if deleting else "reconcile",
-                revision=record.revision,
-                generation=record.status.generation,
-                created=now,
-            )
-            status = status_queued(
-                record.status, record.status.generation, op.id, now, deleting=deleting
-            )
+            op, status = reconcile_operation(record, new_key(), now)
             await self.store.functions.set_status(key, status, now)
             await self.store.operations.insert(op)
         self.submit(op)

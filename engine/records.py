@@ -3,6 +3,7 @@
 These are the engine's view of the MongoDB documents (the store adapter converts both ways) and
 the pure rules for moving a function's status along (`Pending → Deploying → Ready | Failed`,
 `Deleting → Deleted`), so the runner and the routes share one definition of each transition.
+Once a function is Deleting or Deleted only its delete operation moves its phase.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ OperationKind = Literal["create", "update", "delete", "reconcile"]
 OperationState = Literal["queued", "running", "succeeded", "failed"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 LIVE_STATES: tuple[OperationState, ...] = ("queued", "running")
+GONE_PHASES: tuple[Phase, ...] = ("Deleting", "Deleted")
 
 
 def utcnow() -> datetime:
@@ -195,7 +197,15 @@ def status_queued(
     )
 
 
+def _outlived(status: Status, operation: Operation) -> bool:
+    """Work other than a delete that a delete has overtaken: its start or end must not move
+    the function out of Deleting/Deleted (that would let new updates in)."""
+    return operation.kind != "delete" and status.phase in GONE_PHASES
+
+
 def status_started(status: Status, operation: Operation, now: datetime) -> Status:
+    if _outlived(status, operation):
+        return status
     phase: Phase = "Deleting" if operation.kind == "delete" else "Deploying"
     conditions = set_condition(
         status.conditions, "Progressing", "True", "OperationRunning", operation.id, now
@@ -206,6 +216,8 @@ def status_started(status: Status, operation: Operation, now: datetime) -> Statu
 def status_succeeded(status: Status, operation: Operation, now: datetime) -> Status:
     """The target finished `operation`; Ready only if no newer generation is waiting."""
     observed = max(status.observed_generation, operation.generation)
+    if _outlived(status, operation):
+        return replace(status, observed_generation=observed)
     if operation.kind == "delete":
         phase: Phase = "Deleted"
     else:
@@ -221,8 +233,37 @@ def status_succeeded(status: Status, operation: Operation, now: datetime) -> Sta
 
 
 def status_failed(status: Status, operation: Operation, error: ErrorInfo, now: datetime) -> Status:
+    if _outlived(status, operation):
+        return status
     conditions = set_condition(
         status.conditions, "Progressing", "False", "OperationFailed", operation.id, now
     )
     conditions = set_condition(conditions, "Ready", "False", error.code, error.message, now)
     return replace(status, phase="Failed", last_error=error, conditions=conditions)
+
+
+def needs_retry(status: Status, *, live: bool) -> bool:
+    """An unchanged update retries the deployment when the last one failed or never finished
+    and nothing is queued or running that would finish it."""
+    unfinished = status.phase == "Failed" or status.observed_generation < status.generation
+    return unfinished and not live
+
+
+def reconcile_operation(
+    record: FunctionRecord, operation_id: str, now: datetime
+) -> tuple[Operation, Status]:
+    """Work that brings the target to the function's current desired state (its revision and
+    generation, unchanged): a `delete` for one being deleted, else a `reconcile`."""
+    deleting = record.status.phase == "Deleting"
+    op = Operation(
+        id=operation_id,
+        key=record.key,
+        kind="delete" if deleting else "reconcile",
+        revision=record.revision,
+        generation=record.status.generation,
+        created=now,
+    )
+    status = status_queued(
+        record.status, record.status.generation, operation_id, now, deleting=deleting
+    )
+    return op, status

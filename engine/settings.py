@@ -6,11 +6,13 @@ under the data directory, code kept in MongoDB.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -27,6 +29,15 @@ class Settings(BaseSettings):
         default="", description="Base URL shown for endpoints; defaults to http://host:port."
     )
     data_dir: Path = Field(default_factory=_default_data_dir)
+    forwarded_allow_ips: str = Field(
+        default="", description="Proxies whose X-Forwarded-For is trusted ('*' behind the ALB)."
+    )
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Host names (no port) that /lambda writes may be addressed to, comma "
+        "separated; `*` allows any. Empty: 127.0.0.1, localhost, [::1], `host` and the host of "
+        "`public_url` (see `allowed_host_names`).",
+    )
 
     # --- store ----------------------------------------------------------------------------
     mongodb_uri: str | None = Field(
@@ -99,3 +110,34 @@ class Settings(BaseSettings):
     @property
     def endpoint_base(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        """`LAMBDACLONE_ALLOWED_HOSTS=a.example,b.example` (or a JSON list)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def allowed_host_names(self) -> frozenset[str]:
+        """The Host names (lowercase, IPv6 in brackets) writes are accepted for; `*` is any."""
+        if self.allowed_hosts:
+            return frozenset(host_name(h) for h in self.allowed_hosts)
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        names = [*LOCAL_HOSTS, self.host, *([public] if public else [])]
+        return frozenset(host_name(n) for n in names)
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def host_name(name: str) -> str:
+    """A host name as it appears in a Host header: lowercase, an IPv6 address in brackets."""
+    name = name.strip().lower()
+    if ":" in name and not name.startswith("["):
+        return f"[{name}]"
+    return name

@@ -7,6 +7,7 @@ can react to it without parsing messages.
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,11 +23,44 @@ from engine.spec import (
     normalize_env,
 )
 
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Every pattern is used with `fullmatch`: `$` would also accept a trailing newline.
+NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 NAME_MAX = 63
-HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_$][A-Za-z0-9_$]*$")
+HANDLER_FILE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 HANDLER_MAX = 128
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+JS_IDENTIFIER_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+GO_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What runtimes/launch.py (and the image's entrypoint.sh) accept as the Go function."""
+GO_KEYWORDS = frozenset(
+    [
+        "break",
+        "case",
+        "chan",
+        "const",
+        "continue",
+        "default",
+        "defer",
+        "else",
+        "fallthrough",
+        "for",
+        "func",
+        "go",
+        "goto",
+        "if",
+        "import",
+        "interface",
+        "map",
+        "package",
+        "range",
+        "return",
+        "select",
+        "struct",
+        "switch",
+        "type",
+        "var",
+    ]
+)
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_")
 ENV_MAX_BYTES = 4 * 1024
 MEMORY_RANGE = (64, 10_240)
@@ -75,7 +109,7 @@ class Draft:
 
 
 def check_name(name: str) -> str:
-    if len(name) > NAME_MAX or not NAME_RE.match(name):
+    if len(name) > NAME_MAX or not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"name {name!r} must be a DNS label: at most {NAME_MAX} lowercase letters, digits"
             " or '-', starting and ending with a letter or digit",
@@ -97,19 +131,40 @@ def check_code(code: str | bytes, max_bytes: int) -> str:
         raise InvalidInput("code is not UTF-8 text", field="file", code="invalid_code") from exc
 
 
-def check_handler(handler: str) -> str:
-    if len(handler) > HANDLER_MAX or not HANDLER_RE.match(handler):
+def check_handler(handler: str, runtime: str) -> str:
+    """`file.function`, where the function is one the runtime's wrapper can load."""
+    file, _, function = handler.rpartition(".")
+    if len(handler) > HANDLER_MAX or not HANDLER_FILE_RE.fullmatch(file):
         raise InvalidInput(
             f"handler {handler!r} must look like 'file.function' (e.g. index.handler)",
+            field="handler",
+            code="invalid_handler",
+        )
+    if not _is_function_name(runtime, function):
+        raise InvalidInput(
+            f"handler {handler!r}: {function!r} is not a function name {runtime} can load",
             field="handler",
             code="invalid_handler",
         )
     return handler
 
 
+def _is_function_name(runtime: str, function: str) -> bool:
+    """python: an identifier that is not a keyword (ASCII, as the file name); node: a JS
+    identifier (`default` is fine, it names a module's default export); golang: an ASCII
+    identifier that is not a keyword, as the build accepts it."""
+    if runtime == "python":
+        return function.isascii() and function.isidentifier() and not keyword.iskeyword(function)
+    if runtime == "node":
+        return JS_IDENTIFIER_RE.fullmatch(function) is not None
+    if runtime == "golang":
+        return GO_IDENTIFIER_RE.fullmatch(function) is not None and function not in GO_KEYWORDS
+    return False
+
+
 def check_env(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     for name, value in env.items():
-        if not ENV_NAME_RE.match(name):
+        if not ENV_NAME_RE.fullmatch(name):
             raise InvalidInput(
                 f"environment variable name {name!r} must match [A-Za-z_][A-Za-z0-9_]*",
                 field=f"env.{name}",
@@ -125,6 +180,13 @@ def check_env(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
         if not isinstance(value, str):
             raise InvalidInput(
                 f"environment variable {name!r} must be a string",
+                field=f"env.{name}",
+                code="invalid_env",
+            )
+        if "\x00" in value:
+            raise InvalidInput(
+                f"environment variable {name!r} contains a NUL character, which no process"
+                " environment can hold",
                 field=f"env.{name}",
                 code="invalid_env",
             )
@@ -208,7 +270,7 @@ def validate_create(
     return Draft(
         name=check_name(given.name),
         runtime=entry,
-        handler=check_handler(given.handler or entry.default_handler),
+        handler=check_handler(given.handler or entry.default_handler, entry.runtime),
         code=check_code(given.code, max_code_bytes),
         env=check_env(given.env or {}),
         limits=check_limits(
@@ -244,7 +306,7 @@ def validate_update(
     return Draft(
         name=check_name(given.name) if given.name is not None else current.name,
         runtime=entry,
-        handler=check_handler(handler),
+        handler=check_handler(handler, entry.runtime),
         code=check_code(given.code, max_code_bytes) if given.code is not None else current.code,
         env=check_env(given.env) if given.env is not None else current.env,
         limits=check_limits(

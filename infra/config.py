@@ -110,7 +110,12 @@ class StackConfig:
                     "deployControlPlane is true but the secret pulumiPassphrase is missing: "
                     "`pulumi config set --secret pulumiPassphrase <passphrase>`"
                 )
-            _require(self.control_plane_replicas >= 1, "controlPlaneReplicas must be >= 1")
+            _require(
+                self.control_plane_replicas == 1,
+                f"controlPlaneReplicas must be 1 (got {self.control_plane_replicas}): the control "
+                "plane serializes each function's changes in-process, and replicas would need a "
+                "lease per function, which does not exist yet (docs/adr/0002)",
+            )
 
     def _check_cluster(self) -> None:
         _require(

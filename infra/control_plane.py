@@ -10,6 +10,8 @@ function stacks add wins over it.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -46,9 +48,14 @@ def control_plane_env(
         "LAMBDACLONE_INGRESS_GROUP": config.ingress_group,
         "LAMBDACLONE_PULUMI_BACKEND_URL": backend,
         "AWS_REGION": config.region,
+        # Only the ALB reaches the pod: trust its X-Forwarded-For and any Host it forwards
+        # (narrowed to the public URL's host below when one is configured).
+        "LAMBDACLONE_FORWARDED_ALLOW_IPS": "*",
+        "LAMBDACLONE_ALLOWED_HOSTS": "*",
     }
     if config.control_plane_public_url:
         plain["LAMBDACLONE_PUBLIC_URL"] = config.control_plane_public_url
+        plain["LAMBDACLONE_ALLOWED_HOSTS"] = urlsplit(config.control_plane_public_url).netloc
     env = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
     env += [
         _from_secret("LAMBDACLONE_MONGODB_URI", mongo_secret, URI_KEY),

@@ -82,7 +82,7 @@ async def get_function(
     status_code=202,
     responses={
         200: {"model": MutationOut, "description": "`wait=true`: the function is Ready."},
-        **error_responses(409, 413, 422, 502, 503),
+        **error_responses(403, 409, 413, 415, 422, 502, 503),
     },
     openapi_extra=body_openapi(CreateBody),
 )
@@ -105,14 +105,16 @@ async def create_function(
     "",
     summary="Update a function (or preview the update)",
     description="Changes any of name, code, runtime, version, handler, env and limits. An "
-    "unchanged result answers 200 with `changed: false` and queues nothing. `base_revision` "
+    "unchanged result answers 200 with `changed: false` and queues nothing, unless the last "
+    "deployment failed or never finished: then it is retried (202, a `reconcile` operation). "
+    "A function being deleted cannot change (409 `function_deleting`). `base_revision` "
     "guards against lost updates (409 `stale_revision`). `preview=true` answers the Plan "
     "(field and resource changes) and changes nothing.",
     status_code=202,
     response_model=MutationOut | PlanOut,
     responses={
         200: {"description": "Unchanged, awaited, or a preview (a Plan)."},
-        **error_responses(404, 409, 413, 422, 502, 503),
+        **error_responses(403, 404, 409, 413, 415, 422, 502, 503),
     },
     openapi_extra=body_openapi(UpdateBody),
 )
@@ -143,7 +145,7 @@ async def update_function(
     status_code=202,
     responses={
         200: {"model": MutationOut, "description": "Already deleted, or awaited."},
-        **error_responses(404, 422, 502, 503),
+        **error_responses(403, 404, 422, 502, 503),
     },
 )
 async def delete_function(
@@ -173,7 +175,9 @@ async def list_revisions(
     cursor: str | None = None,
 ) -> RevisionPage:
     record = await service.get(key, include_deleted=True)
-    before = decode_revision_cursor(cursor) if cursor else None
+    # Never past the function's own revision: a higher one is an orphan of a failed write.
+    ceiling = record.revision + 1
+    before = min(decode_revision_cursor(cursor), ceiling) if cursor else ceiling
     revisions = await service.store.revisions.page(record.key, limit + 1, before)
     page = revisions[:limit]
     more = len(revisions) > limit

@@ -61,15 +61,21 @@ for _path in ("/endpoint/{key}", "/endpoint/{key}/{path:path}"):
     router.routes.append(Route(_path, _endpoint, methods=METHODS, include_in_schema=False))
 
 _INVOKE_DOC = """Runs the function: method, path suffix, query string, headers and body reach the
-function unchanged (hop-by-hop headers are dropped); the function's response comes back as is.
-Every response carries `x-request-id` (the caller's, or a new one). Errors are the platform's
-JSON error body: 404 `function_not_found`, 413 `payload_too_large` (over 6 MB, decided from
-Content-Length before reading), 429 `too_many_requests` with `Retry-After` (the function's
-concurrency limit), 502 `function_crashed`, 503 `function_not_ready` with `Retry-After` (the
-worker is restarting after a crash), 504 `function_timed_out` (past the function's timeout)."""
+function unchanged (hop-by-hop headers are dropped; `X-Forwarded-For` is replaced by the
+caller's address, which becomes the event's `sourceIp`); the function's response comes back as
+is. Every response carries `x-request-id` (the caller's, or a new one). Errors are the
+platform's JSON error body: 404 `function_not_found`, 404 `not_found` for the reserved suffix
+`/__lambdaclone/health`, 413 `payload_too_large` (over 6 MB, decided from Content-Length before
+reading), 429 `too_many_requests` with `Retry-After` (the function's concurrency limit; a
+request that timed out counts until its handler has stopped), 502 `function_crashed`, 503
+`function_not_ready` with `Retry-After` (the worker is restarting after a crash), 504
+`function_timed_out` (past the function's timeout)."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "function_not_found: no such function (or it was deleted)"},
+    404: {
+        "description": "function_not_found: no such function (or it was deleted); "
+        "not_found: the reserved suffix /__lambdaclone/health"
+    },
     413: {"description": "payload_too_large: the request body is over the limit"},
     429: {"description": "too_many_requests: at the function's concurrency limit"},
     502: {"description": "function_crashed: the worker died or refused the request"},

@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from engine.errors import TargetError, ToolMissing
@@ -56,8 +56,22 @@ def _has_text(path: Path, text: str) -> bool:
 
 
 def go_digest(spec: FunctionSpec) -> str:
-    wrapper = launch.GO_WRAPPER.read_bytes()
-    parts = (spec.code_sha256, spec.handler, hashlib.sha256(wrapper).hexdigest())
+    """The key of `spec`'s compiled worker: its code, its handler and the wrapper's source."""
+    return _digest(spec, _wrapper_sha256())
+
+
+def go_digests(specs: Iterable[FunctionSpec]) -> set[str]:
+    """`go_digest` of every golang spec among `specs` (the wrapper is hashed once)."""
+    wrapper = _wrapper_sha256()
+    return {_digest(spec, wrapper) for spec in specs if spec.runtime == "golang"}
+
+
+def _wrapper_sha256() -> str:
+    return hashlib.sha256(launch.GO_WRAPPER.read_bytes()).hexdigest()
+
+
+def _digest(spec: FunctionSpec, wrapper_sha256: str) -> str:
+    parts = (spec.code_sha256, spec.handler, wrapper_sha256)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

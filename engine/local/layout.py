@@ -5,7 +5,7 @@
   functions/<key>/
     active.json            the revision that takes traffic (survives control-plane restarts)
     pids/<pid>.json        one per running worker, for recovery after a control-plane crash
-    logs/worker.log        captured stdout/stderr (+ platform events), rotated to worker.log.1
+    logs/worker.log        captured stdout/stderr (+ platform events), JSON lines, rotated (.1)
     rev-<spec_hash[:12]>/  one directory per revision: the code file (+ a built binary link)
   spares/<pid>.json        the pre-started Python worker, for recovery
   pycache/                 bytecode of the wrappers and Flask (PYTHONPYCACHEPREFIX)

@@ -3,17 +3,22 @@
 Lines come from the workers' stdout/stderr reader threads and from the supervisor (stream
 `platform`: started, crashed, killed over memory, stopped idle …). The file keeps the history
 across control-plane restarts; the buffer is seeded from its tail on first use.
+
+The file is JSON lines, one `{"time", "stream", "message"}` object per line: JSON escapes every
+control character (newlines, tabs, `\\` itself), so any message reads back exactly as it was
+written. Files written before (`<time>\t<stream>\t<message>`) are still read.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 DEFAULT_BUFFER_LINES = 2_000
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -28,22 +33,47 @@ class LogLine:
     message: str
 
     def to_file(self) -> str:
-        message = self.message.replace("\n", "\\n")
-        return f"{_iso(self.time)}\t{self.stream}\t{message}\n"
+        record = {"time": _iso(self.time), "stream": self.stream, "message": self.message}
+        return json.dumps(record, ensure_ascii=False) + "\n"
 
     def to_dict(self) -> dict[str, object]:
         return {"time": _iso(self.time), "stream": self.stream, "message": self.message}
 
     @classmethod
     def from_file(cls, line: str) -> LogLine | None:
-        parts = line.rstrip("\n").split("\t", 2)
+        """One line of the file, or None for anything that is not a complete record."""
+        text = line.rstrip("\n")
+        if text.startswith("{"):
+            return cls._from_json(text)
+        return cls._from_legacy(text)
+
+    @classmethod
+    def _from_json(cls, text: str) -> LogLine | None:
+        try:
+            record: Any = json.loads(text)
+            stamp, stream, message = record["time"], record["stream"], record["message"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not (isinstance(stamp, str) and isinstance(stream, str) and isinstance(message, str)):
+            return None
+        parsed = _parse_time(stamp)
+        return None if parsed is None else cls(parsed, stream, message)
+
+    @classmethod
+    def _from_legacy(cls, text: str) -> LogLine | None:
+        """The tab-separated format of earlier versions (newlines were written as `\\n`)."""
+        parts = text.split("\t", 2)
         if len(parts) != 3:
             return None
-        try:
-            stamp = datetime.fromisoformat(parts[0]).timestamp()
-        except ValueError:
-            return None
-        return cls(stamp, parts[1], parts[2].replace("\\n", "\n"))
+        parsed = _parse_time(parts[0])
+        return None if parsed is None else cls(parsed, parts[1], parts[2].replace("\\n", "\n"))
+
+
+def _parse_time(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
 
 
 def _iso(stamp: float) -> str:
@@ -64,7 +94,7 @@ class LogBook:
         self._max_file_bytes = max_file_bytes
         self._lines: deque[LogLine] = deque(maxlen=buffer_lines)
         self._lock = threading.Lock()
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
         self._size = 0
         self._seeded = False
         self._closed = False
@@ -106,17 +136,18 @@ class LogBook:
     def _append(self, text: str) -> None:
         if self._closed:
             return
+        data = text.encode("utf-8", errors="replace")
         try:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.path.open("a", encoding="utf-8", errors="replace")
+                self._file = self.path.open("ab")
                 self._size = self._file.tell()
-            if self._size + len(text) > self._max_file_bytes:
+            if self._size + len(data) > self._max_file_bytes:
                 self._rotate()
             assert self._file is not None
-            self._file.write(text)
+            self._file.write(data)
             self._file.flush()
-            self._size += len(text)
+            self._size += len(data)
         except OSError:
             # The function's directory was removed (destroy) or the disk is full: the ring
             # buffer still has the line; losing the file copy must not break the worker.
@@ -126,11 +157,13 @@ class LogBook:
         assert self._file is not None
         self._file.close()
         self.path.replace(self.path.with_name(self.path.name + ".1"))
-        self._file = self.path.open("a", encoding="utf-8", errors="replace")
+        self._file = self.path.open("ab")
         self._size = 0
 
 
 def _tail(path: Path, max_bytes: int) -> list[str]:
+    """The file's last whole lines within `max_bytes`. Split on `\\n` only: a record may hold
+    characters `str.splitlines` also breaks on (U+2028, \\x85), which JSON leaves unescaped."""
     try:
         with path.open("rb") as handle:
             size = handle.seek(0, 2)
@@ -138,5 +171,7 @@ def _tail(path: Path, max_bytes: int) -> list[str]:
             data = handle.read()
     except OSError:
         return []
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    return lines[1:] if size > max_bytes else lines
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    if size > max_bytes:
+        lines = lines[1:]  # the first one was cut by the seek
+    return [line for line in lines if line]

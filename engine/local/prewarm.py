@@ -5,6 +5,11 @@ one JSON line on stdin — `{"env": {...}, "cwd": "..."}`, exactly the environme
 freshly spawned worker would get — installs it, and runs the wrapper's `main()`. EOF on stdin
 (the pool closed it, or the control plane died) exits quietly.
 
+What the C library read from the environment at interpreter start is read again: `TZ`
+(`time.tzset()`). Variables the interpreter itself only reads at start (`PYTHON*`, `LD_*`,
+locale, `HOME`) are never given to a spare: such functions get a freshly spawned worker
+(`engine.local.spares.can_use_spare`).
+
 This takes the interpreter start and the imports (~120 ms of Flask on a small machine) off the
 cold start. Only the standard library is imported here besides the wrapper and Flask; the
 script's own directory is removed from `sys.path` first so it never shadows user modules.
@@ -17,6 +22,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 
 
 def _load_wrapper(path: str) -> object:
@@ -52,6 +58,7 @@ def main() -> None:
     os.close(devnull)
     os.environ.clear()
     os.environ.update(config["env"])
+    time.tzset()  # the C library read TZ when this process started, not now
     os.chdir(config["cwd"])
     wrapper.main()  # type: ignore[attr-defined]
 

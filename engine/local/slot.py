@@ -50,6 +50,12 @@ class Slot:
             return max(self.last_used, self.upstream.activity.last_used)
         return self.last_used
 
+    def worker_of(self, upstream: Upstream) -> Worker | None:
+        """The worker serving `upstream`: in traffic or draining (caller's lock)."""
+        if self.upstream is upstream:
+            return self.worker
+        return next((d.worker for d in self.draining if d.activity is upstream.activity), None)
+
     def detach(self, now: float, reason: str) -> Drain | None:
         """Take the serving worker out of traffic; returns it for draining (caller's lock)."""
         worker, upstream = self.worker, self.upstream

@@ -3,7 +3,8 @@ Python cold start: one idle spare waits, a start takes it and a new one is start
 
 A spare is a direct child (a `Popen`), so once handed its configuration it is supervised like
 any spawned worker. It is only used when nothing in the function's environment matters to the
-interpreter at start-up (no `PYTHON*` or `LD_*` variables); otherwise the worker is spawned.
+interpreter at start-up (no `PYTHON*`, `LD_*`, `LC_*`, `LANG` or `HOME`); otherwise the worker
+is spawned. `TZ` is fine: the spare calls `time.tzset()` after installing the environment.
 Spares have pid files under `<data_dir>/local/spares/` so recovery can kill orphans.
 """
 
@@ -18,11 +19,16 @@ from engine.local import process
 from engine.local.build import base_env
 
 PREWARM_SCRIPT = Path(__file__).with_name("prewarm.py")
-_INTERPRETER_ENV_PREFIXES = ("PYTHON", "LD_")
+_INTERPRETER_ENV_PREFIXES = ("PYTHON", "LD_", "LC_")
+# Read once at interpreter start: the locale (stdio encoding) and the user site directory.
+_INTERPRETER_ENV_NAMES = frozenset({"LANG", "HOME"})
 
 
 def can_use_spare(user_env: Mapping[str, str]) -> bool:
-    return not any(name.startswith(_INTERPRETER_ENV_PREFIXES) for name in user_env)
+    return not any(
+        name.startswith(_INTERPRETER_ENV_PREFIXES) or name in _INTERPRETER_ENV_NAMES
+        for name in user_env
+    )
 
 
 class SparePool:

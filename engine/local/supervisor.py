@@ -8,7 +8,9 @@ work (starting, stopping) runs on a small thread pool, never on the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +31,7 @@ TICK_S = 0.2
 HOST = "127.0.0.1"
 MAX_WAIT_FOR_RESTART_S = 2.0
 PROBE_AFTER_FAILURE_S = 1.0
+OVERRUN_EXIT_WAIT_S = 2.0
 MIB = 1024 * 1024
 
 Launcher = Callable[[ActiveRevision, int], Launch]
@@ -188,6 +191,25 @@ class Supervisor:
         if slot is None or slot.upstream is not upstream or slot.worker is None:
             return
         self.pool.submit(self._check_after_failure, slot, slot.worker, failure)
+
+    def invoke_overran(self, key: str, upstream: Upstream) -> None:
+        """A request is still running well past its timeout: kill the worker running it (a
+        Python thread cannot be stopped otherwise) and wait for its exit; the crash path
+        restarts it. Blocking: the proxy calls it off the event loop."""
+        slot = self.slots.get(key)
+        if slot is None:
+            return
+        with slot.lock:
+            worker = slot.worker_of(upstream)
+        if worker is None or not worker.alive():
+            return
+        slot.logbook.write(
+            "platform",
+            f"worker pid {worker.pid} still running a request past its timeout: killing",
+        )
+        process.kill_now(worker, "killed: a request ran past its timeout")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.popen.wait(timeout=OVERRUN_EXIT_WAIT_S)
 
     def _check_after_failure(self, slot: Slot, worker: Worker, failure: InvokeFailure) -> None:
         """A request crashed or timed out: if the worker no longer answers health, replace it."""

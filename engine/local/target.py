@@ -18,6 +18,8 @@ from engine.errors import FunctionNotFound, InvalidInput, TargetError, ToolMissi
 from engine.local import active as active_file
 from engine.local import build, preview, process
 from engine.local.active import ActiveRevision, CorruptActiveRecordError
+from engine.local.binaries import GoBinaries
+from engine.local.interpreters import Interpreters
 from engine.local.layout import Layout, is_safe_key, revision_name
 from engine.local.logbook import LogBook
 from engine.local.process import Launch, StartFailedError, Worker
@@ -50,6 +52,8 @@ class LocalTarget:
             else None
         )
         self._sup = Supervisor(settings, self._launch, spares=spares)
+        self._binaries = GoBinaries(self.layout, self._active_specs)
+        self._interpreters = Interpreters()
         self._starting: dict[str, asyncio.Future[Upstream]] = {}
         self._load_active()
 
@@ -61,9 +65,11 @@ class LocalTarget:
         _check_key(spec.key)
         slot = self._locked_slot(spec.key)
         try:
-            self._apply(slot, spec, progress)
+            with self._binaries.pinned(spec):
+                self._apply(slot, spec, progress)
         finally:
             slot.op_lock.release()
+            self._prune_binaries(progress)  # an update may leave the previous binary unused
 
     def destroy(self, key: str, progress: ProgressSink) -> None:
         _check_key(key)
@@ -86,6 +92,7 @@ class LocalTarget:
             progress(f"removed {function_dir}")
         elif slot is None:
             progress("nothing to remove")
+        self._prune_binaries(progress)
 
     async def upstream(self, key: str) -> Upstream:
         ready = self._sup.ready.get(key)
@@ -105,6 +112,7 @@ class LocalTarget:
                 progress(f"{key}: removed unused {removed}")
         for leftover in self.layout.go_cache.glob(".build-*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        self._prune_binaries(progress)
         self._kill_orphan_spares(progress)
 
     def _kill_orphan_spares(self, progress: ProgressSink) -> None:
@@ -138,6 +146,7 @@ class LocalTarget:
         slot = self._sup.slots.get(key)
         if slot is None or slot.active is None:
             raise FunctionNotFound(key)
+        interpreter = self._interpreter(slot.active.spec.runtime)
         with slot.lock:
             worker, st = slot.worker, slot.status
             return {
@@ -147,10 +156,23 @@ class LocalTarget:
                 "port": worker.port if worker else None,
                 "failures": st.failures,
                 "last_exit": st.last_exit,
+                "interpreter": interpreter,
             }
+
+    def runtime_versions(self) -> dict[str, str]:
+        """The versions that really run functions here — the machine's python (the control
+        plane's own), node and go, not the catalog's: `{"python": "3.11.7", ...}`."""
+        return self._interpreters.all()
+
+    def _interpreter(self, runtime: str) -> str:
+        return f"{runtime} {self._interpreters.version(runtime)}"
 
     def invoke_failed(self, key: str, upstream: Upstream, failure: InvokeFailure) -> None:
         self._sup.invoke_failed(key, upstream, failure)
+
+    def invoke_overran(self, key: str, upstream: Upstream) -> None:
+        """The proxy's `OverrunFeedback`: a request ran past timeout + grace; restart its worker."""
+        self._sup.invoke_overran(key, upstream)
 
     # --- apply ---------------------------------------------------------------------------
     def _locked_slot(self, key: str) -> Slot:
@@ -191,7 +213,7 @@ class LocalTarget:
                 progress("compiling the Go worker (cached by code digest)")
                 build_dir = build.ensure_go_binary(self.layout, spec, rev_dir)
                 progress(f"Go worker binary ready in {build_dir}")
-            progress(f"starting a worker for {rev}")
+            progress(f"starting a worker for {rev} ({self._interpreter(spec.runtime)})")
             worker, upstream = self._sup.start_worker(slot, new)
         except StartFailedError as exc:
             self._prune_revisions(spec.key)
@@ -275,6 +297,14 @@ class LocalTarget:
             if record is not None:
                 slot = Slot(key, LogBook(self.layout.log_file(key)), active=record)
                 self._sup.slots.setdefault(key, slot)
+
+    def _active_specs(self) -> list[FunctionSpec]:
+        """The deployed spec of every function (read by the Go binary reference count)."""
+        return [s.active.spec for s in list(self._sup.slots.values()) if s.active is not None]
+
+    def _prune_binaries(self, progress: ProgressSink) -> None:
+        for digest in self._binaries.prune():
+            progress(f"removed the unused Go binary {digest[:12]}")
 
     def _live_pids(self, key: str) -> set[int]:
         slot = self._sup.slots.get(key)

@@ -139,6 +139,13 @@ class RevisionRepo:
                 return False
         return True
 
+    async def replace(self, revision: Revision) -> None:
+        """Overwrite this (key, revision): only for an orphan, under the function's key lock
+        (the function is still at the revision before it, so nothing refers to it)."""
+        doc = revision_doc(revision)
+        with guard("recording a revision"):
+            await self._coll.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
     async def get(self, key: str, revision: int) -> Revision | None:
         with guard("reading a revision"):
             doc = await self._coll.find_one({"key": key, "revision": revision})

@@ -97,7 +97,9 @@ async function onRequest(req, res) {
   }
   const body = await readBody(req);
   const requestId = req.headers['x-request-id'] || randomUUID();
-  const forwarded = req.headers['x-forwarded-for'];
+  // The last X-Forwarded-For hop is the one the platform in front of us added (the control
+  // plane's proxy, or the load balancer); earlier hops are the caller's claims.
+  const hops = (req.headers['x-forwarded-for'] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
   const request = {
     method: req.method,
     path,
@@ -106,7 +108,7 @@ async function onRequest(req, res) {
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     body,
-    sourceIp: forwarded ? forwarded.split(',')[0].trim() : req.socket.remoteAddress,
+    sourceIp: hops.length ? hops[hops.length - 1] : req.socket.remoteAddress,
     requestId,
     protocol: `HTTP/${req.httpVersion}`,
   };

@@ -207,8 +207,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         return reply
 
     def _source_ip(self) -> str:
-        forwarded = self.headers.get("x-forwarded-for")
-        return forwarded.split(",")[0].strip() if forwarded else str(self.client_address[0])
+        """The last `X-Forwarded-For` hop: the one added by the platform in front of us (the
+        control plane's proxy, or the load balancer); earlier hops are the caller's claims."""
+        forwarded = self.headers.get_all("x-forwarded-for")
+        hops = [hop.strip() for value in forwarded or () for hop in value.split(",")]
+        hops = [hop for hop in hops if hop]
+        return hops[-1] if hops else str(self.client_address[0])
 
     def read_body(self) -> bytes | None:
         """The request body (Content-Length or chunked); None after answering a bad request."""

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
+LOCAL_URL = "http://127.0.0.1:8000"
+"""A base URL whose host the control plane accepts writes for by default (Host allowlist)."""
 NODE_CODE = "export default function handler(req, res) { res.status(200).json({ok: true}); }\n"
 COLLECTIONS = (
     "lambda",

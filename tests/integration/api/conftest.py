@@ -37,7 +37,9 @@ def target() -> FakeTarget:
 
 @pytest.fixture
 def client(settings: Settings, target: FakeTarget) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, target=target)) as test_client:
+    """Requests go to the public URL's host, one the control plane accepts writes for."""
+    app = create_app(settings, target=target)
+    with TestClient(app, base_url=settings.public_url) as test_client:
         yield test_client
 
 

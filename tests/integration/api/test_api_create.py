@@ -118,11 +118,13 @@ def test_idempotent_create_replays_the_original(client: TestClient, db: Db) -> N
 
 def test_idempotency_key_with_another_body_is_409(client: TestClient, db: Db) -> None:
     headers = {"Idempotency-Key": "req-456"}
-    client.post("/lambda", json={"name": "one", "file": NODE_CODE}, headers=headers)
+    first = client.post("/lambda", json={"name": "one", "file": NODE_CODE}, headers=headers)
     before = counts(db)
     response = client.post("/lambda", json={"name": "two", "file": NODE_CODE}, headers=headers)
     assert response.status_code == 409
     assert error_code(response) == "idempotency_key_reused"
+    assert response.json()["error"]["detail"] == {"idempotency_key": "req-456"}
+    assert first.json()["function"]["key"] not in response.text, "another caller's key leaked"
     assert counts(db) == before
 
 
@@ -155,6 +157,44 @@ def test_idempotency_key_with_another_body_is_409(client: TestClient, db: Db) ->
         ({"name": "ok", "file": NODE_CODE, "memory_mb": "lots"}, 422, "invalid_request"),
         ({"name": "ok", "file": NODE_CODE, "colour": "red"}, 422, "invalid_request"),
         ({"name": "ok", "file": NODE_CODE, "code": NODE_CODE}, 422, "invalid_request"),
+        ({"name": "trail\n", "file": NODE_CODE}, 422, "invalid_name"),
+        ({"name": "ok", "file": NODE_CODE, "handler": "handler.handler\n"}, 422, "invalid_handler"),
+        ({"name": "ok", "file": NODE_CODE, "handler": "handler.a-b"}, 422, "invalid_handler"),
+        (
+            {
+                "name": "ok",
+                "file": "x = 1\n",
+                "runtime": "python",
+                "version": "3.12",
+                "handler": "handler.class",
+            },
+            422,
+            "invalid_handler",
+        ),
+        (
+            {
+                "name": "ok",
+                "file": "x = 1\n",
+                "runtime": "python",
+                "version": "3.12",
+                "handler": "handler.$x",
+            },
+            422,
+            "invalid_handler",
+        ),
+        (
+            {
+                "name": "ok",
+                "file": "package main\n",
+                "runtime": "golang",
+                "version": "1.22",
+                "handler": "handler.func",
+            },
+            422,
+            "invalid_handler",
+        ),
+        ({"name": "ok", "file": NODE_CODE, "env": {"A\n": "v"}}, 422, "invalid_env"),
+        ({"name": "ok", "file": NODE_CODE, "env": {"A": "x\u0000y"}}, 422, "invalid_env"),
     ],
 )
 def test_rejections_write_nothing(

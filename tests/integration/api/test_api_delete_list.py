@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
+from api.pagination import encode_cursor
 from engine.errors import TargetError
 from tests.integration.api.api_helpers import counts, create, error_code, wait_operation
 from tests.unit.engine.fake_target import FakeTarget
@@ -17,7 +19,9 @@ Db = Database[dict[str, Any]]
 
 
 def test_delete_destroys_then_marks_deleted(client: TestClient, target: FakeTarget) -> None:
-    key = create(client)["function"]["key"]
+    created = create(client)
+    key = created["function"]["key"]
+    wait_operation(client, created["operation"]["id"])  # else a queued create is cancelled
     response = client.delete("/lambda", params={"key": key})
     assert response.status_code == 202, response.text
     body = response.json()
@@ -54,7 +58,7 @@ def test_delete_while_deleting_does_no_new_work(client: TestClient, target: Fake
     assert second.status_code == 202 and second.json()["changed"] is False
     assert second.json()["operation"]["id"] == first["operation"]["id"]
     blocked = client.patch("/lambda", json={"key": key, "memory_mb": 256})
-    assert blocked.status_code == 409 and error_code(blocked) == "operation_in_progress"
+    assert blocked.status_code == 409 and error_code(blocked) == "function_deleting"
     target.gate.set()
     assert wait_operation(client, first["operation"]["id"])["state"] == "succeeded"
 
@@ -174,3 +178,86 @@ def test_unknown_route_has_the_error_shape(client: TestClient) -> None:
     assert error_code(response) == "not_found"
     wrong = client.put("/lambda/list")
     assert wrong.status_code == 405 and error_code(wrong) == "method_not_allowed"
+
+
+def test_updates_racing_a_delete_never_bring_the_function_back(
+    client: TestClient, target: FakeTarget
+) -> None:
+    """PATCH, PATCH, DELETE without waiting: the earlier updates starting or finishing must not
+    move the function out of Deleting (which let a later PATCH in, deployed after the delete)."""
+    created = create(client)
+    key = created["function"]["key"]
+    wait_operation(client, created["operation"]["id"])
+    target.gate = threading.Event()
+    target.entered.clear()
+    running = client.patch("/lambda", json={"key": key, "memory_mb": 256}).json()["operation"]
+    assert target.entered.wait(5)
+    queued = client.patch("/lambda", json={"key": key, "memory_mb": 512}).json()["operation"]
+    delete = client.delete("/lambda", params={"key": key}).json()["operation"]
+    first_gate, target.gate = target.gate, threading.Event()
+    target.entered.clear()
+    first_gate.set()  # the running update finishes; what runs next blocks on the new gate
+    assert target.entered.wait(5)
+    assert _phase(client, key) == "Deleting"
+    late = client.patch("/lambda", json={"key": key, "memory_mb": 1024})
+    assert late.status_code == 409, late.text
+    assert error_code(late) == "function_deleting"
+    target.gate.set()
+    assert wait_operation(client, delete["id"])["state"] == "succeeded"
+    assert _phase(client, key) == "Deleted"
+    late = client.patch("/lambda", json={"key": key, "memory_mb": 1024})
+    assert late.status_code == 404 and error_code(late) == "function_not_found"
+    assert wait_operation(client, running["id"])["state"] == "succeeded"
+    skipped = wait_operation(client, queued["id"])
+    assert skipped["state"] == "failed" and skipped["error"]["code"] == "operation_cancelled"
+    assert target.kinds(key) == ["apply", "apply", "destroy"]
+    assert key not in target.applied
+    gone = client.get("/lambda", params={"key": key, "include_deleted": "true"}).json()
+    assert gone["disabled"] is True and gone["status"]["phase"] == "Deleted"
+    ops = client.get("/lambda/operations", params={"key": key}).json()["items"]
+    assert [op["kind"] for op in ops] == ["delete", "update", "update", "create"]
+
+
+def _phase(client: TestClient, key: str) -> str:
+    fn = client.get("/lambda", params={"key": key, "include_deleted": "true"}).json()
+    phase: str = fn["status"]["phase"]
+    return phase
+
+
+def test_a_waited_update_cancelled_by_a_delete_answers_409(
+    client: TestClient, target: FakeTarget
+) -> None:
+    key = create(client)["function"]["key"]
+    target.gate = threading.Event()
+    target.entered.clear()
+    client.patch("/lambda", json={"key": key, "memory_mb": 256})
+    assert target.entered.wait(5)
+    answers: list[Any] = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(
+            client.patch("/lambda", params={"wait": "true"}, json={"key": key, "memory_mb": 512})
+        )
+    )
+    waiter.start()
+    while len(client.get("/lambda/operations", params={"key": key}).json()["items"]) < 3:
+        time.sleep(0.01)
+    client.delete("/lambda", params={"key": key})
+    target.gate.set()
+    waiter.join(10)
+    (answer,) = answers
+    assert answer.status_code == 409, answer.text
+    assert error_code(answer) == "operation_cancelled"
+    assert "deleted" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("position", [2**63, -1, 10**30])
+def test_revision_cursors_out_of_range_are_422(client: TestClient, position: int) -> None:
+    key = create(client)["function"]["key"]
+    cursor = encode_cursor(position)
+    response = client.get("/lambda/revisions", params={"key": key, "cursor": cursor})
+    assert response.status_code == 422, response.text
+    assert error_code(response) == "invalid_cursor"
+    largest = client.get(
+        "/lambda/revisions", params={"key": key, "cursor": encode_cursor(2**63 - 1)}
+    )
+    assert [r["revision"] for r in largest.json()["items"]] == [1]

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine.catalog import read_default_code
 from engine.settings import Settings
-from tests.integration.api.api_helpers import error_code
+from tests.integration.api.api_helpers import LOCAL_URL, error_code
 
 LAMBDA_STYLE = """
 def handler(event, context):
@@ -28,7 +28,7 @@ def local_client(mongo_uri: str, mongo_db_name: str, tmp_path: Path) -> Iterator
         target="local",
         worker_start_timeout_s=20.0,
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url=LOCAL_URL) as client:
         yield client
 
 

@@ -13,7 +13,13 @@ from pymongo.database import Database
 from api.app import create_app
 from engine.embedded import free_port, run_ferretdb
 from engine.settings import Settings
-from tests.integration.api.api_helpers import NODE_CODE, create, error_code, wait_operation
+from tests.integration.api.api_helpers import (
+    LOCAL_URL,
+    NODE_CODE,
+    create,
+    error_code,
+    wait_operation,
+)
 from tests.unit.engine.fake_target import FakeTarget
 
 Db = Database[dict[str, Any]]
@@ -26,7 +32,7 @@ def test_store_down_at_startup_answers_503(tmp_path: Path) -> None:
         data_dir=tmp_path,
         store_timeout_ms=200,
     )
-    with TestClient(create_app(settings, target=FakeTarget())) as client:
+    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
         for method, path, kwargs in [
             ("GET", "/lambda/list", {}),
             ("GET", "/lambda/runtimes", {}),
@@ -47,7 +53,7 @@ def test_outage_while_running_is_503_and_loses_nothing(tmp_path: Path) -> None:
         data_dir=tmp_path,
         store_timeout_ms=300,
     )
-    with TestClient(create_app(settings, target=FakeTarget())) as client:
+    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
         with run_ferretdb(data, port):
             # the app started before the store: it becomes ready once the store is up
             _wait_ready(client)
@@ -78,7 +84,7 @@ def _wait_ready(client: TestClient) -> None:
 
 
 def test_recovery_resumes_and_reconciles(settings: Settings, db: Db) -> None:
-    with TestClient(create_app(settings, target=FakeTarget())) as client:
+    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
         bodies = {name: create(client, name) for name in ("resumed", "reconciled", "deleting")}
         for body in bodies.values():
             wait_operation(client, body["operation"]["id"])
@@ -86,7 +92,7 @@ def test_recovery_resumes_and_reconciles(settings: Settings, db: Db) -> None:
     _simulate_crash(db, keys, bodies["resumed"]["operation"]["id"])
 
     target = FakeTarget()
-    with TestClient(create_app(settings, target=target)) as client:
+    with TestClient(create_app(settings, target=target), base_url=LOCAL_URL) as client:
         op_id = bodies["resumed"]["operation"]["id"]
         resumed = wait_operation(client, op_id)
         assert resumed["state"] == "succeeded" and resumed["attempts"] == 2
@@ -126,7 +132,7 @@ def _simulate_crash(db: Db, keys: dict[str, str], running_op: str) -> None:
     )
     orphan_revision = db["lambda.revision"].find_one({"key": keys["resumed"]})
     assert orphan_revision is not None
-    orphan_revision.update({"_id": f"{keys['resumed']}:7", "revision": 7})
+    orphan_revision.update({"_id": f"{keys['resumed']}:7", "revision": 7, "created": LONG_AGO})
     db["lambda.revision"].insert_one(orphan_revision)
     db["lambda.code"].insert_one(
         {"_id": "orphan", "code": "x", "size": 1, "refs": ["nobody"], "created": LONG_AGO}
@@ -139,3 +145,50 @@ def test_restarts_do_not_reseed(settings: Settings, db: Db) -> None:
             pass
     assert db["lambda.runtime"].count_documents({}) == 3
     assert db["lambda.default"].count_documents({}) == 1
+
+
+def test_recovery_cancels_work_left_for_a_deleted_function(settings: Settings, db: Db) -> None:
+    """An update still queued for a function that is deleted (a crash, another writer) must
+    not deploy it again: the runner skips it and records why."""
+    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+        key = create(client)["function"]["key"]
+        client.delete("/lambda", params={"key": key, "wait": "true"})
+        fn = client.get("/lambda", params={"key": key, "include_deleted": "true"}).json()
+    stale = {
+        "_id": "stale-update",
+        "key": key,
+        "kind": "update",
+        "state": "queued",
+        "revision": fn["revision"],
+        "generation": fn["status"]["generation"] + 1,
+        "created": datetime.now(UTC),
+        "started": None,
+        "finished": None,
+        "attempts": 0,
+        "error": None,
+        "progress": [],
+    }
+    db["lambda.operation"].insert_one(stale)
+    target = FakeTarget()
+    with TestClient(create_app(settings, target=target), base_url=LOCAL_URL) as client:
+        op = wait_operation(client, "stale-update")
+        assert op["state"] == "failed" and op["error"]["code"] == "operation_cancelled"
+        after = client.get("/lambda", params={"key": key, "include_deleted": "true"}).json()
+        assert after["disabled"] is True and after["status"]["phase"] == "Deleted"
+    assert target.kinds(key) == []
+
+
+def test_recovery_sweeps_only_old_orphan_revisions(settings: Settings, db: Db) -> None:
+    """An orphan revision may be one another writer is about to commit: only those older than
+    the grace period are swept."""
+    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+        key = create(client)["function"]["key"]
+    first = db["lambda.revision"].find_one({"key": key, "revision": 1})
+    assert first is not None
+    young = {**first, "_id": f"{key}:2", "revision": 2, "created": datetime.now(UTC)}
+    old = {**first, "_id": f"{key}:3", "revision": 3, "created": LONG_AGO}
+    db["lambda.revision"].insert_many([young, old])
+    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+        assert client.get("/lambda/runtimes").status_code == 200  # recovery has run
+    assert db["lambda.revision"].count_documents({"_id": f"{key}:2"}) == 1
+    assert db["lambda.revision"].count_documents({"_id": f"{key}:3"}) == 0

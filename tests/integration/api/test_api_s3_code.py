@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.integration.api.api_helpers import NODE_CODE, create, wait_operation
+from tests.integration.api.api_helpers import LOCAL_URL, NODE_CODE, create, wait_operation
 from tests.unit.engine.fake_target import FakeTarget
 
 
@@ -33,7 +33,7 @@ def test_code_lives_in_s3(
         s3_bucket=bucket,
     )
     target = FakeTarget()
-    with TestClient(create_app(settings, target=target)) as client:
+    with TestClient(create_app(settings, target=target), base_url=LOCAL_URL) as client:
         body = create(client)
         key = body["function"]["key"]
         sha = body["function"]["code"]["sha256"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Any, cast
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
+from engine.errors import StoreUnavailable, TargetError
 from tests.integration.api.api_helpers import NODE_CODE, counts, create, error_code, wait_operation
 from tests.unit.engine.fake_target import FakeTarget
 
@@ -152,3 +156,96 @@ def test_updates_queue_behind_each_other(client: TestClient, target: FakeTarget)
     fn = client.get("/lambda", params={"key": key}).json()
     assert fn["status"]["observed_generation"] == fn["status"]["generation"] == 4
     assert fn["status"]["phase"] == "Ready"
+
+
+def test_an_outage_after_the_revision_write_does_not_block_later_updates(
+    client: TestClient, db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store failing between the revision and the function write leaves revision N+1
+    orphaned; the next update replaces it instead of answering 409 until a restart."""
+    key = ready(client)["key"]
+    functions = cast(FastAPI, client.app).state.platform.store.functions
+
+    async def outage(*args: object, **kwargs: object) -> bool:
+        raise StoreUnavailable("MongoDB is unavailable (updating a function): AutoReconnect")
+
+    monkeypatch.setattr(functions, "commit_revision", outage)
+    failed = client.patch("/lambda", json={"key": key, "memory_mb": 256})
+    assert failed.status_code == 503 and error_code(failed) == "store_unavailable"
+    assert db["lambda.revision"].count_documents({"key": key}) == 2  # the orphan
+    monkeypatch.undo()
+    response = client.patch("/lambda", json={"key": key, "memory_mb": 512})
+    assert response.status_code == 202, response.text
+    assert wait_operation(client, response.json()["operation"]["id"])["state"] == "succeeded"
+    fn = client.get("/lambda", params={"key": key}).json()
+    assert (fn["revision"], fn["memory_mb"], fn["status"]["phase"]) == (2, 512, "Ready")
+    revisions = client.get("/lambda/revisions", params={"key": key}).json()["items"]
+    assert [(r["revision"], r["memory_mb"]) for r in revisions] == [(2, 512), (1, 128)]
+
+
+def test_an_orphan_revision_is_not_part_of_the_history(
+    client: TestClient, db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = ready(client)["key"]
+    functions = cast(FastAPI, client.app).state.platform.store.functions
+
+    async def outage(*args: object, **kwargs: object) -> bool:
+        raise StoreUnavailable("MongoDB is unavailable (updating a function): AutoReconnect")
+
+    monkeypatch.setattr(functions, "commit_revision", outage)
+    client.patch("/lambda", json={"key": key, "memory_mb": 256})
+    assert db["lambda.revision"].count_documents({"key": key}) == 2
+    revisions = client.get("/lambda/revisions", params={"key": key}).json()
+    assert [r["revision"] for r in revisions["items"]] == [1] and revisions["next_cursor"] is None
+
+
+def test_an_unchanged_update_retries_a_failed_deployment(
+    client: TestClient, target: FakeTarget
+) -> None:
+    target.fail_with = TargetError("the cluster was full")
+    failed = create(client)
+    assert wait_operation(client, failed["operation"]["id"])["state"] == "failed"
+    key = failed["function"]["key"]
+    target.fail_with = None
+    response = client.patch("/lambda", json={"key": key})
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["changed"] is True and body["operation"]["kind"] == "reconcile"
+    assert body["function"]["revision"] == 1 and body["function"]["status"]["phase"] != "Failed"
+    assert wait_operation(client, body["operation"]["id"])["state"] == "succeeded"
+    fn = client.get("/lambda", params={"key": key}).json()
+    assert fn["status"]["phase"] == "Ready" and fn["status"]["last_error"] is None
+    assert fn["status"]["observed_generation"] == fn["status"]["generation"]
+    assert target.kinds(key) == ["apply", "apply"]
+    again = client.patch("/lambda", json={"key": key})
+    assert again.status_code == 200 and again.json()["changed"] is False
+
+
+def test_an_unchanged_update_with_wait_retries_a_failed_update(
+    client: TestClient, target: FakeTarget
+) -> None:
+    key = ready(client)["key"]
+    target.fail_with = TargetError("quota")
+    failed = client.patch("/lambda", params={"wait": "true"}, json={"key": key, "memory_mb": 256})
+    assert failed.status_code == 502, failed.text
+    target.fail_with = None
+    retry = client.patch("/lambda", params={"wait": "true"}, json={"key": key, "memory_mb": 256})
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["operation"]["kind"] == "reconcile"
+    assert retry.json()["function"]["status"]["phase"] == "Ready"
+    assert target.applied[key].limits.memory_mb == 256
+
+
+def test_an_unchanged_update_while_work_is_queued_adds_none(
+    client: TestClient, target: FakeTarget, db: Db
+) -> None:
+    key = ready(client)["key"]
+    target.gate = threading.Event()
+    target.entered.clear()
+    client.patch("/lambda", json={"key": key, "memory_mb": 256})
+    assert target.entered.wait(5)
+    before = counts(db)
+    response = client.patch("/lambda", json={"key": key})
+    assert response.status_code == 200 and response.json()["changed"] is False
+    assert counts(db) == before
+    target.gate.set()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.proxy import OVERRUN_GRACE_S
 from engine.spec import FunctionSpec, RuntimeName
 from tests.integration.invoke.conftest import InvokeServer
 from tests.integration.local.localkit import (
@@ -192,12 +193,67 @@ def test_a_timeout_is_504_and_a_responsive_worker_is_kept(serve: Serve) -> None:
     url = f"{server.url}/endpoint/{spec.key}"
     pid = worker_pid(server.target, spec.key)
     started = time.monotonic()
-    slow = httpx.get(url + "?sleep=5", timeout=20)
+    slow = httpx.get(url + "?sleep=1", timeout=20)
     assert (slow.status_code, error_code(slow)) == (504, "function_timed_out")
-    assert time.monotonic() - started < 3.0  # cut at 0.5 s, not after the 5 s sleep
+    assert time.monotonic() - started < 0.9  # cut at 0.5 s, not after the 1 s sleep
     assert httpx.get(url).status_code == 200
-    time.sleep(1.5)  # the health probe after the timeout answered: nothing was killed
+    time.sleep(1.5)  # health answered and the sleep ended within the grace: nothing was killed
     assert worker_pid(server.target, spec.key) == pid
+    assert server.target._sup.ready[spec.key].activity.inflight == 0
+
+
+def _inflight(server: InvokeServer, key: str) -> int:
+    upstream = server.target._sup.ready.get(key)
+    return upstream.activity.inflight if upstream is not None else -1
+
+
+def test_a_timed_out_request_keeps_its_concurrency_place_until_it_ends(serve: Serve) -> None:
+    server = serve()
+    spec = deploy(server, make_spec("python", PY_ECHO, concurrency=1, timeout_ms=500))
+    url = f"{server.url}/endpoint/{spec.key}"
+    pid = worker_pid(server.target, spec.key)
+    started = time.monotonic()
+    slow = httpx.get(url + "?sleep=1.2", timeout=20)
+    assert (slow.status_code, error_code(slow)) == (504, "function_timed_out")
+    # the handler is still sleeping in its thread: a second request would make two
+    throttled = httpx.get(url)
+    assert (throttled.status_code, error_code(throttled)) == (429, "too_many_requests")
+    assert time.monotonic() - started < 1.1
+    wait_until(lambda: _inflight(server, spec.key) == 0, what="the slow request to end")
+    assert time.monotonic() - started >= 1.2
+    assert httpx.get(url).status_code == 200
+    assert worker_pid(server.target, spec.key) == pid  # it ended within timeout + grace
+
+
+def test_a_request_running_past_its_timeout_and_grace_restarts_the_worker(serve: Serve) -> None:
+    server = serve()
+    spec = deploy(server, make_spec("python", PY_ECHO, concurrency=1, timeout_ms=500))
+    url = f"{server.url}/endpoint/{spec.key}"
+    pid = worker_pid(server.target, spec.key)
+    assert pid is not None
+    started = time.monotonic()
+    stuck = httpx.get(url + "?sleep=60", timeout=20)
+    assert (stuck.status_code, error_code(stuck)) == (504, "function_timed_out")
+    assert httpx.get(url).status_code == 429  # still running, still counted
+    wait_until(lambda: not pid_alive(pid), what="the worker to be killed")
+    assert time.monotonic() - started >= 0.5 + OVERRUN_GRACE_S
+    wait_until(lambda: httpx.get(url).status_code == 200, what="the restarted worker")
+    assert worker_pid(server.target, spec.key) not in (None, pid)
+    messages = [str(line["message"]) for line in server.target.logs(spec.key, 100)]
+    assert any(f"worker pid {pid} still running a request past its timeout" in m for m in messages)
+
+
+def test_the_wrappers_health_path_is_not_an_invocation(serve: Serve) -> None:
+    server = serve()
+    spec = deploy(server, make_spec("python", PY_ECHO))
+    base = f"{server.url}/endpoint/{spec.key}"
+    for suffix in ("/__lambdaclone/health", "/__lambdaclone%2Fhealth", "/%5F_lambdaclone/health"):
+        reserved = httpx.get(base + suffix)
+        assert (reserved.status_code, error_code(reserved)) == (404, "not_found"), suffix
+    near = httpx.get(base + "/__lambdaclone/healthz")
+    assert (near.status_code, near.json()["path"]) == (200, "/__lambdaclone/healthz")
+    stats = httpx.get(f"{server.url}/lambda/logs", params={"key": spec.key}).json()["stats"]
+    assert stats["invocations"] == 1  # only /healthz reached the function
 
 
 def test_a_hung_worker_is_504_then_killed_and_restarted(serve: Serve) -> None:

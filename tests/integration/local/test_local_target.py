@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
+import shutil
 import signal
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from engine.errors import FunctionNotFound, TargetError
+from engine.local.build import go_digest
 from engine.local.layout import revision_name
 from engine.local.target import LocalTarget
 from engine.spec import RuntimeName
@@ -18,6 +23,7 @@ from engine.target import Upstream
 from tests.integration.local.localkit import (
     PY_ECHO,
     TargetFactory,
+    default_code,
     get,
     make_spec,
     pid_alive,
@@ -63,6 +69,22 @@ def test_default_code_of_each_runtime_deploys_and_answers(
         lambda: any("REPORT RequestId" in str(x["message"]) for x in target.logs(spec.key, 50)),
         what="the REPORT line",
     )
+    version = target.runtime_versions()[runtime]
+    assert version == MACHINE_VERSIONS[runtime]()
+    assert target.status(spec.key)["interpreter"] == f"{runtime} {version}"
+    assert any(line.endswith(f"({runtime} {version})") for line in lines)
+
+
+def _command_version(*argv: str) -> str:
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return out.strip().removeprefix("v").removeprefix("go")
+
+
+MACHINE_VERSIONS: dict[str, Callable[[], str]] = {
+    "python": platform.python_version,  # the control plane's own interpreter, not 3.12
+    "node": lambda: _command_version("node", "--version"),
+    "golang": lambda: _command_version("go", "env", "GOVERSION"),
+}
 
 
 def test_applying_the_active_spec_again_is_a_noop(make_target: TargetFactory) -> None:
@@ -304,3 +326,74 @@ def test_recover_kills_spares_left_by_a_dead_control_plane(make_target: TargetFa
     fresh.recover(lines.append)
     assert f"spare: killed orphan worker pid {orphan}" in lines
     wait_until(lambda: not pid_alive(orphan), what="the orphan spare to die")
+
+
+PY_CLOCK = """\
+import time
+
+def handler(event, context):
+    return {"zone": time.strftime("%Z"), "offset_s": time.localtime().tm_gmtoff}
+"""
+
+
+def test_a_pre_started_worker_uses_the_functions_time_zone(make_target: TargetFactory) -> None:
+    target = make_target()
+    warm = make_spec("python", PY_CLOCK)
+    target.apply(warm, lambda _: None)  # spawned (no spare yet); fills the pool
+    wait_until(lambda: _spare_pid(target) is not None, what="a spare")
+
+    seoul = make_spec("python", PY_CLOCK, env={"TZ": "Asia/Seoul"})
+    target.apply(seoul, lambda _: None)
+    assert "(pre-started)" in _started_lines(target, seoul.key)[0]
+    status, body = call(target, seoul.key)
+    assert status == 200
+    assert json.loads(body) == {"zone": "KST", "offset_s": 9 * 3600}
+
+
+GO_OTHER = default_code("golang").replace("Hello from lambdaclone (go)!", "Another Go function")
+
+
+def _binaries(target: LocalTarget) -> set[str]:
+    return {path.parent.name for path in target.layout.go_cache.glob("*/function")}
+
+
+def test_go_binaries_are_removed_once_no_function_uses_them(make_target: TargetFactory) -> None:
+    target = make_target()
+    only = make_spec("golang", GO_OTHER)
+    shared_a, shared_b = make_spec("golang"), make_spec("golang")
+    for spec in (only, shared_a, shared_b):
+        target.apply(spec, lambda _: None)
+    own, shared = go_digest(only), go_digest(shared_a)
+    assert _binaries(target) == {own, shared}
+
+    lines: list[str] = []
+    target.destroy(only.key, lines.append)  # the only user of its binary
+    assert _binaries(target) == {shared}
+    assert f"removed the unused Go binary {own[:12]}" in lines
+    assert not (target.layout.go_cache / ".locks" / own).exists()
+
+    target.destroy(shared_a.key, lambda _: None)  # shared_b still uses it
+    assert _binaries(target) == {shared}
+    assert call(target, shared_b.key)[0] == 200
+
+    updated = make_spec("golang", GO_OTHER, key=shared_b.key)
+    target.apply(updated, lambda _: None)  # the update leaves the shared binary unused
+    assert _binaries(target) == {own}
+    target.destroy(updated.key, lambda _: None)
+    assert _binaries(target) == set()
+
+
+def test_recover_removes_go_binaries_no_function_uses(make_target: TargetFactory) -> None:
+    dead = make_target()
+    kept, dropped = make_spec("golang"), make_spec("golang", GO_OTHER)
+    dead.apply(kept, lambda _: None)
+    dead.apply(dropped, lambda _: None)
+    dead.close()
+    shutil.rmtree(dead.layout.function_dir(dropped.key))  # deleted while the plane was down
+
+    fresh = make_target()
+    lines: list[str] = []
+    fresh.recover(lines.append)
+    assert _binaries(fresh) == {go_digest(kept)}
+    assert f"removed the unused Go binary {go_digest(dropped)[:12]}" in lines
+    assert call(fresh, kept.key)[0] == 200

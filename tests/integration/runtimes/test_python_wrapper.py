@@ -132,6 +132,32 @@ def test_lambda_event_shape(serve: Serve) -> None:
     assert isinstance(context["timeEpoch"], int) and context["time"].endswith("+0000")
 
 
+FORWARDED = [
+    ({}, "127.0.0.1"),  # no header: the TCP peer
+    ({"X-Forwarded-For": "10.1.2.3"}, "10.1.2.3"),
+    ({"X-Forwarded-For": "6.6.6.6, 7.7.7.7 ,10.1.2.3"}, "10.1.2.3"),  # caller's claims first
+]
+
+
+@pytest.mark.parametrize(("headers", "source_ip"), FORWARDED)
+def test_source_ip_is_the_last_forwarded_hop(
+    serve: Serve, headers: dict[str, str], source_ip: str
+) -> None:
+    worker = serve("python", {"app.py": ECHO_EVENT}, handler="app.handler")
+    event = worker.get("/", headers=headers).json()
+    assert event["requestContext"]["http"]["sourceIp"] == source_ip
+    flask = serve("python", {"handler.py": FLASK_REMOTE_ADDR})
+    assert flask.get("/", headers=headers).body.decode() == source_ip
+
+
+FLASK_REMOTE_ADDR = """
+    from flask import request
+
+    def handler():
+        return request.remote_addr
+"""
+
+
 def test_binary_request_body_is_base64(serve: Serve) -> None:
     worker = serve("python", {"app.py": ECHO_EVENT}, handler="app.handler")
     payload = bytes(range(256))

@@ -31,19 +31,74 @@ def test_good_names(name: str) -> None:
     assert check_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "-a", "a-", "A", "a_b", "a.b", "a" * 64, "é"])
+@pytest.mark.parametrize(
+    "name", ["", "-a", "a-", "A", "a_b", "a.b", "a" * 64, "é", "trail\n", "a\nb", "x\x00"]
+)
 def test_bad_names(name: str) -> None:
     assert codes(check_name, name) == "invalid_name"
 
 
-@pytest.mark.parametrize("handler", ["index.handler", "handler.handler", "my-file.run_it", "a.$x"])
-def test_good_handlers(handler: str) -> None:
-    assert check_handler(handler) == handler
+@pytest.mark.parametrize(
+    ("runtime", "handler"),
+    [
+        ("node", "index.handler"),
+        ("node", "handler.handler"),
+        ("node", "my-file.run_it"),
+        ("node", "a.$x"),
+        ("node", "handler.default"),  # an ES module's default export
+        ("python", "handler.handler"),
+        ("python", "my_module.run_it"),
+        ("python", "main._private"),
+        ("golang", "handler.handler"),
+        ("golang", "handler.Serve2"),
+    ],
+)
+def test_good_handlers(runtime: str, handler: str) -> None:
+    assert check_handler(handler, runtime) == handler
 
 
-@pytest.mark.parametrize("handler", ["index", ".handler", "index.", "a/b.c", "a.b.c", "1.x"])
-def test_bad_handlers(handler: str) -> None:
-    assert codes(check_handler, handler) == "invalid_handler"
+@pytest.mark.parametrize(
+    ("runtime", "handler"),
+    [
+        *[
+            (runtime, handler)
+            for runtime in ("node", "python", "golang")
+            for handler in (
+                "index",
+                ".handler",
+                "index.",
+                "a/b.c",
+                "a.b.c",
+                "1.x",
+                "handler.handler\n",
+                "handler\n.handler",
+                "handler.han dler",
+                "handler.x\x00",
+                "handler." + "x" * 200,
+            )
+        ],
+        ("node", "handler.1x"),
+        ("node", "handler.a-b"),
+        ("python", "handler.$x"),
+        ("python", "handler.class"),
+        ("python", "handler.None"),
+        ("python", "handler.fünf"),
+        ("golang", "handler.$x"),
+        ("golang", "handler.func"),
+        ("golang", "handler.héllo"),
+        ("ruby", "handler.handler"),
+    ],
+)
+def test_bad_handlers(runtime: str, handler: str) -> None:
+    assert codes(check_handler, handler, runtime) == "invalid_handler"
+
+
+def test_a_handler_is_checked_for_its_runtime_on_create_and_update() -> None:
+    python_keyword = FunctionInput(name="f", code="x", runtime="python", handler="handler.def")
+    assert codes(validate_create, python_keyword, CATALOG, NODE, 100) == "invalid_handler"
+    node_only = FunctionSpec(**{**CURRENT.__dict__, "handler": "handler.$main"})
+    move = FunctionInput(runtime="python", version="3.12")
+    assert codes(validate_update, node_only, move, CATALOG, 100) == "invalid_handler"
 
 
 def test_env_rules() -> None:
@@ -53,6 +108,13 @@ def test_env_rules() -> None:
     assert codes(check_env, {"AWS_REGION": "x"}) == "reserved_env"
     assert codes(check_env, {"Lambda_Task": "x"}) == "reserved_env"
     assert codes(check_env, {"BIG": "x" * 5000}) == "env_too_large"
+
+
+@pytest.mark.parametrize(
+    "env", [{"A\n": "x"}, {"\nA": "x"}, {"A\x00": "x"}, {"A": "x\x00y"}, {"A": "\x00"}]
+)
+def test_env_names_and_values_are_checked_whole(env: dict[str, str]) -> None:
+    assert codes(check_env, env) == "invalid_env"
 
 
 @pytest.mark.parametrize(

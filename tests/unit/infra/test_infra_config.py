@@ -108,6 +108,24 @@ def test_list_values_must_be_lists_of_strings(stack_config: dict[str, str]) -> N
             {"deploy_control_plane": True, "control_plane_image": "repo/image:1"},
             "pulumiPassphrase",
         ),
+        (
+            {
+                "deploy_control_plane": True,
+                "control_plane_image": "repo/image:1",
+                "pulumi_passphrase": "a-passphrase",
+                "control_plane_replicas": 2,
+            },
+            r"controlPlaneReplicas must be 1 .*lease",
+        ),
+        (
+            {
+                "deploy_control_plane": True,
+                "control_plane_image": "repo/image:1",
+                "pulumi_passphrase": "a-passphrase",
+                "control_plane_replicas": 0,
+            },
+            "controlPlaneReplicas must be 1",
+        ),
     ],
 )
 def test_invalid_config_is_rejected(overrides: dict[str, Any], message: str) -> None:

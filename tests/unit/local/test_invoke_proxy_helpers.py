@@ -39,12 +39,25 @@ def test_hop_by_hop_and_connection_listed_headers_are_dropped() -> None:
     assert len(request_id) == 36
 
 
-def test_callers_request_id_and_forwarded_for_are_kept() -> None:
+def test_callers_request_id_is_kept_and_forwarded_for_is_the_peer_only() -> None:
     headers, request_id, _ = proxy._request_headers(
-        scope([(b"x-request-id", b"abc-123"), (b"x-forwarded-for", b"1.2.3.4")])
+        scope(
+            [
+                (b"x-request-id", b"abc-123"),
+                (b"x-forwarded-for", b"1.2.3.4"),
+                (b"x-forwarded-for", b"5.6.7.8, 9.9.9.9"),  # ASGI names are lower-case
+            ]
+        )
     )
     assert request_id == "abc-123"
-    assert dict(headers)["x-forwarded-for"] == "1.2.3.4, 10.0.0.7"
+    assert [v for n, v in headers if n.lower() == "x-forwarded-for"] == ["10.0.0.7"]
+
+
+def test_without_a_known_peer_no_forwarded_for_is_sent() -> None:
+    headers, _, _ = proxy._request_headers(
+        {"headers": [(b"x-forwarded-for", b"1.2.3.4")], "client": None}
+    )
+    assert "x-forwarded-for" not in dict(headers)
 
 
 @pytest.mark.parametrize("bad", [b"", b"has space", b"x" * 201, "é".encode(), b"a\r\nb"])

@@ -14,3 +14,6 @@ def test_spares_only_when_the_interpreter_start_does_not_depend_on_the_env() -> 
     assert can_use_spare({"TABLE": "x", "MY_PYTHON_THING": "1"})
     assert not can_use_spare({"PYTHONPATH": "/x"})
     assert not can_use_spare({"LD_PRELOAD": "/lib.so"})
+    for name in ("LANG", "LC_ALL", "LC_CTYPE", "HOME"):
+        assert not can_use_spare({name: "x"}), name
+    assert can_use_spare({"TZ": "Asia/Seoul", "LANGUAGE_CODE": "ko"})
