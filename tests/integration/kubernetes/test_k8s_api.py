@@ -54,7 +54,16 @@ def test_api_create_preview_update_delete(
     assert done["state"] == "succeeded", (done.get("error"), done["progress"][-15:])
     assert any(p["message"].startswith("creating Deployment") for p in done["progress"])
     assert cluster.is_available(key)
+    assert cluster.service(key).spec.type == "NodePort"
+    (rule,) = cluster.ingress(key).spec.rules
+    assert rule.http.paths[0].path == f"/endpoint/{key}"
+    assert rule.http.paths[0].backend.service.name == cluster.service(key).metadata.name
 
+    unchanged = client.patch("/lambda", json={"key": key, "file": CODE})
+    assert unchanged.status_code == 200, unchanged.text
+    assert unchanged.json()["changed"] is False
+
+    before = {rs.metadata.name for rs in cluster.replica_sets(key)}
     new_code = CODE.replace("1", "2")
     plan = client.patch("/lambda", params={"preview": "true"}, json={"key": key, "file": new_code})
     assert plan.status_code == 200, plan.text
@@ -65,6 +74,8 @@ def test_api_create_preview_update_delete(
     assert updated.status_code == 202, updated.text
     assert wait_operation(client, updated.json()["operation"]["id"])["state"] == "succeeded"
     assert cluster.configmap(key).data == {"handler.py": new_code}
+    rolled = {rs.metadata.name for rs in cluster.replica_sets(key)} - before
+    assert rolled, "the code change did not roll the pods (no new ReplicaSet)"
 
     deleted = client.delete("/lambda", params={"key": key})
     assert deleted.status_code == 202, deleted.text
