@@ -19,6 +19,7 @@ import httpx
 from engine.settings import Settings
 
 URL_ENV = "LAMBDACLONE_URL"
+SHUTDOWN_GRACE_S = 5
 
 
 def main(argv: Sequence[str] | None = None, *, client: httpx.Client | None = None) -> int:
@@ -158,6 +159,9 @@ def _serve(args: argparse.Namespace) -> int:
         # in a cluster); otherwise a local client could choose the sourceIp functions see.
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # Open event streams (GET /lambda/operations/{id}/events) never end on their own
+        # before their operation does; don't let them hold up Ctrl-C or a pod's SIGTERM.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     return 0
 

@@ -320,3 +320,24 @@ class SetupOut(BaseModel):
     inserted: int = Field(examples=[4], description="Documents created (0 on a repeat).")
     updated: int = Field(examples=[0], description="Entries refreshed from this release.")
     runtimes: list[RuntimeOut]
+
+
+OPERATION_EVENTS_EXAMPLE = f"""\
+event: progress
+data: {{"at":"2025-01-01T12:00:00Z","message":"create started (attempt 1)"}}
+id: 0
+
+event: progress
+data: {{"at":"2025-01-01T12:00:01Z","message":"worker started on port 41234"}}
+id: 1
+
+: keep-alive
+
+event: done
+data: {{"id":"{OP_EXAMPLE}","key":"{KEY_EXAMPLE}","kind":"create","state":"succeeded",\
+"revision":1,"generation":1,"created":"{WHEN}","started":"{WHEN}",\
+"finished":"2025-01-01T12:00:02Z","attempts":1,"error":null,"progress":[…],\
+"url":"/lambda/operations/{OP_EXAMPLE}"}}
+
+"""
+"""The stream of `GET /lambda/operations/{id}/events` (OpenAPI example)."""

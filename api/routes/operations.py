@@ -1,24 +1,48 @@
-"""Operations: poll one (the `Location` of a 202) or list a function's recent ones."""
+"""Operations: poll one (the `Location` of a 202), follow one as server-sent events, or list
+a function's recent ones."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from api import events
 from api.deps import ReadyPlatformDep, ServiceDep
 from api.routes.docs import error_responses
-from api.schemas import OperationOut, OperationPage
+from api.schemas import OPERATION_EVENTS_EXAMPLE, ErrorResponse, OperationOut, OperationPage
 from engine.errors import OperationNotFound
+from engine.records import Operation
 
 router = APIRouter(prefix="/lambda", tags=["operations"])
 
 
-async def _operation(platform: ReadyPlatformDep, operation_id: str) -> OperationOut:
+def _json_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`error_responses` for a route whose own media type is not JSON (its errors still are)."""
+    schema = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
+    return {
+        status: {
+            "description": answer["description"],
+            "content": {"application/json": {"schema": schema}},
+        }
+        for status, answer in error_responses(*statuses).items()
+    }
+
+
+async def existing_operation(
+    platform: ReadyPlatformDep, operation_id: Annotated[str, Path(max_length=64)]
+) -> Operation:
+    """Also a dependency: the event stream answers an unknown id 404 before any event."""
     op = await platform.store.operations.get(operation_id)
     if op is None:
         raise OperationNotFound(operation_id)
-    return OperationOut.of(op)
+    return op
+
+
+async def _operation(platform: ReadyPlatformDep, operation_id: str) -> OperationOut:
+    return OperationOut.of(await existing_operation(platform, operation_id))
 
 
 @router.get(
@@ -32,6 +56,45 @@ async def get_operation(
     platform: ReadyPlatformDep, operation_id: Annotated[str, Path(max_length=64)]
 ) -> OperationOut:
     return await _operation(platform, operation_id)
+
+
+@router.get(
+    "/operations/{operation_id}/events",
+    response_class=EventSourceResponse,
+    summary="Follow an operation (server-sent events)",
+    description="A `text/event-stream`: each progress line already recorded, then each new "
+    "one as it is recorded (`event: progress`, `id:` the line's index, `data: {at, message}`), "
+    "then `event: done` with the finished operation (the body of `GET "
+    "/lambda/operations/{id}`), and the stream ends. `Last-Event-ID` resumes after that line. "
+    "A `: keep-alive` comment is sent after 14 s without an event. A stream ends without "
+    "`done` after 15 minutes (or while the control plane restarts): reconnect with "
+    "`Last-Event-ID`, as `EventSource` does by itself. An unknown id is 404 before any event.",
+    responses={
+        200: {
+            "description": "The operation's events, until `done`.",
+            "content": {"text/event-stream": {"example": OPERATION_EVENTS_EXAMPLE}},
+        },
+        **_json_errors(404, 422, 503),
+    },
+)
+async def operation_events(
+    request: Request,
+    platform: ReadyPlatformDep,
+    op: Annotated[Operation, Depends(existing_operation)],
+    last_event_id: Annotated[
+        int | None,
+        Header(
+            alias="Last-Event-ID",
+            ge=0,
+            description="The `id` of the last progress event received: resume after it.",
+        ),
+    ] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    stream = events.operation_events(
+        platform.store, op, last_event_id, request.is_disconnected, events.LIMITS
+    )
+    async for event in stream:
+        yield event
 
 
 @router.get(

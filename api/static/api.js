@@ -84,8 +84,8 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 export const isFinished = (op) => op && (op.state === 'succeeded' || op.state === 'failed');
 
 /**
- * Follows an operation until it finishes, calling `onUpdate(op)` on each change of what it
- * shows. Polls with backoff (250 ms growing to 2 s); resolves with the finished operation.
+ * Follows an operation until it finishes, calling `onUpdate(op, 'polling')` on each change of
+ * what it shows. Polls with backoff (250 ms growing to 2 s); resolves with the finished operation.
  */
 export async function watchOperation(id, onUpdate, { maxDelayMs = 2000 } = {}) {
   let delay = 250;
@@ -95,8 +95,7 @@ export async function watchOperation(id, onUpdate, { maxDelayMs = 2000 } = {}) {
     try {
       op = await getOperation(id);
     } catch (exc) {
-      const transient = exc instanceof ApiError && (exc.status === 0 || exc.status >= 500);
-      if (!transient) throw exc;
+      if (!isTransient(exc)) throw exc;
       op = null; // the server restarting or the store briefly away: keep polling
     }
     if (op) {
@@ -104,13 +103,68 @@ export async function watchOperation(id, onUpdate, { maxDelayMs = 2000 } = {}) {
       if (fingerprint !== seen) {
         seen = fingerprint;
         delay = 250;
-        onUpdate(op);
+        onUpdate(op, 'polling');
       }
       if (isFinished(op)) return op;
     }
     await sleep(delay);
     delay = Math.min(Math.round(delay * 1.5), maxDelayMs);
   }
+}
+
+const isTransient = (exc) => exc instanceof ApiError && (exc.status === 0 || exc.status >= 500);
+
+/**
+ * Follows an operation live: reads it once, then its server-sent events
+ * (`GET /lambda/operations/<id>/events`: each progress line as it is recorded, then `done`),
+ * calling `onUpdate(op, 'events')` as lines arrive. Without EventSource, or as soon as the
+ * stream fails (a proxy that refuses it, the server restarting, a stream ended early), it
+ * falls back to `watchOperation`'s polling. Resolves with the finished operation.
+ */
+export async function followOperation(id, onUpdate) {
+  if (typeof EventSource !== 'function') return watchOperation(id, onUpdate);
+  let op;
+  try {
+    op = await getOperation(id);
+  } catch (exc) {
+    if (!isTransient(exc)) throw exc;
+    return watchOperation(id, onUpdate);
+  }
+  onUpdate(op, 'events');
+  if (isFinished(op)) return op;
+  return (await streamOperation(op, onUpdate)) || watchOperation(id, onUpdate);
+}
+
+const STREAM_BATCH_MS = 100; // lines arriving together are shown together
+
+/** The finished operation from the event stream of `initial`, or null if the stream failed. */
+function streamOperation(initial, onUpdate) {
+  return new Promise((resolve) => {
+    const source = new EventSource(`/lambda/operations/${encodeURIComponent(initial.id)}/events`);
+    const lines = [...(initial.progress || [])];
+    let op = initial;
+    let timer = null;
+    const stop = (result) => {
+      source.close();
+      clearTimeout(timer);
+      resolve(result);
+    };
+    source.addEventListener('progress', (event) => {
+      const index = Number(event.lastEventId);
+      if (!Number.isInteger(index) || index < lines.length) return; // replayed: shown already
+      lines[index] = JSON.parse(event.data);
+      // lines come from a started operation (or one resumed after a restart): it runs
+      op = { ...op, state: op.state === 'queued' ? 'running' : op.state, progress: lines.filter(Boolean) };
+      if (timer === null) timer = setTimeout(() => { timer = null; onUpdate(op, 'events'); }, STREAM_BATCH_MS);
+    });
+    source.addEventListener('done', (event) => {
+      const final = JSON.parse(event.data);
+      onUpdate(final, 'events');
+      stop(final);
+    });
+    // EventSource would reconnect by itself; polling copes with restarts and errors alike.
+    source.addEventListener('error', () => stop(null));
+  });
 }
 
 // --- DOM helpers ------------------------------------------------------------------------
@@ -153,11 +207,13 @@ export function showError(banner, error) {
   else delete banner.dataset.code;
 }
 
-/** Renders one operation (state + progress lines) into `box`. */
-export function renderOperation(box, op) {
+/** Renders one operation (state + progress lines) into `box`; `via` ('events' or 'polling')
+ * says how it is being followed. */
+export function renderOperation(box, op, via) {
   box.hidden = false;
   box.className = `operation ${op.state}`;
   box.dataset.state = op.state;
+  if (via) box.dataset.via = via;
   const lines = (op.progress || []).map((line) => el('li', {}, typeof line === 'string' ? line : line.message));
   const error = op.error ? el('div', { class: 'field-error', dataset: { testid: 'operation-error' } },
     `${op.error.code}: ${op.error.message}`) : null;

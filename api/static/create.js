@@ -2,7 +2,7 @@
 // default code, then POST /lambda and the operation's progress until the function is ready.
 import {
   $, ApiError, api, getDefault, listRuntimes, operationIdOf, renderOperation, runtimeId, showError,
-  watchOperation,
+  followOperation,
 } from './api.js';
 import { CodeEditor, languageOf } from './editor.js';
 
@@ -109,7 +109,7 @@ form.addEventListener('submit', async (event) => {
   const id = operationIdOf(answer);
   if (!id) { window.location.assign(info); return; }
   try {
-    const op = await watchOperation(id, (current) => renderOperation(box, current));
+    const op = await followOperation(id, (current, via) => renderOperation(box, current, via));
     if (op.state === 'succeeded') { window.location.assign(info); return; }
     showError(banner, new Error(`The function was created but could not be deployed: ${op.error ? op.error.message : 'unknown error'}`));
   } catch (exc) {

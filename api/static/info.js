@@ -2,8 +2,8 @@
 // edit form whose Save first shows the preview (PATCH ?preview=true) and applies it only on
 // Confirm (PATCH with base_revision, so a concurrent edit is reported instead of lost).
 import {
-  $, ApiError, STEADY_PHASES, api, deleteFunction, el, formatDate, getFunction, listRuntimes,
-  operationIdOf, phaseBadge, phaseOf, renderOperation, runtimeId, showError, watchOperation,
+  $, ApiError, STEADY_PHASES, api, deleteFunction, el, followOperation, formatDate, getFunction,
+  listRuntimes, operationIdOf, phaseBadge, phaseOf, renderOperation, runtimeId, showError,
 } from './api.js';
 import { CodeEditor, languageOf } from './editor.js';
 
@@ -144,7 +144,7 @@ async function load() {
 async function follow(id, box) {
   state.watching = true;
   try {
-    return await watchOperation(id, (op) => { renderOperation(box, op); refreshStatus(); });
+    return await followOperation(id, (op, via) => { renderOperation(box, op, via); refreshStatus(); });
   } finally {
     state.watching = false;
     await refreshStatus();

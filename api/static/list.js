@@ -1,7 +1,7 @@
 // The list page: every function with its live phase, and Info / Endpoint / Delete actions.
 import {
-  $, ApiError, STEADY_PHASES, deleteFunction, el, formatDate, listFunctions, operationIdOf,
-  phaseBadge, phaseOf, showError, watchOperation,
+  $, ApiError, STEADY_PHASES, deleteFunction, el, followOperation, formatDate, listFunctions,
+  operationIdOf, phaseBadge, phaseOf, showError,
 } from './api.js';
 
 const rows = $('#rows');
@@ -94,7 +94,7 @@ async function remove(fn) {
     const answer = await deleteFunction(fn.key);
     const id = operationIdOf(answer);
     if (id) {
-      const op = await watchOperation(id, () => {});
+      const op = await followOperation(id, () => {});
       if (op.state === 'failed') {
         throw new ApiError(500, { error: op.error || { message: 'delete failed' } });
       }
