@@ -26,10 +26,18 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import invoke
-from bench.invoke import EXTENSIONS, RawClient, default_code, free_port, link_gocache, make_spec
+from bench.invoke import (
+    EXTENSIONS,
+    RawClient,
+    default_code,
+    link_gocache,
+    make_spec,
+    uvicorn_config,
+)
 from bench.invoke import percentile as pct
 from engine.local.target import LocalTarget
 from engine.settings import Settings
+from runtimes.harness import free_port
 
 
 @contextmanager
@@ -42,10 +50,7 @@ def control_plane(data_dir: Path) -> Iterator[tuple[LocalTarget, int]]:
     app.include_router(invoke.router)
     app.state.platform = SimpleNamespace(settings=settings, target=target)
     port = free_port()
-    config = uvicorn.Config(
-        app, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

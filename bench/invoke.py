@@ -26,7 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from runtimes.harness import free_port
+
+if TYPE_CHECKING:
+    import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSIONS = {"python": "py", "node": "mjs", "golang": "go"}
@@ -50,13 +55,6 @@ def make_spec(runtime: str, key: str, code: str | None = None, timeout_ms: int =
         image=f"lambdaclone/{runtime}:{VERSIONS[runtime]}",
         limits=Limits(memory_mb=256, timeout_ms=timeout_ms, concurrency=100),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def link_gocache(data_dir: Path) -> None:
@@ -157,6 +155,21 @@ def _wait_port(port: int, timeout_s: float = 15.0) -> None:
     raise SystemExit(f"nothing listens on {port}")
 
 
+def uvicorn_config(app: Any, port: int, **options: Any) -> uvicorn.Config:
+    """The server the invoke path is measured (and tested) on: uvicorn with uvloop and httptools
+    on 127.0.0.1, warnings only, no access log; `options` add to or override these."""
+    import uvicorn  # noqa: PLC0415 (keep the client light)
+
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+    }
+    return uvicorn.Config(app, port=port, **{**settings, **options})
+
+
 def serve(runtime: str, data_dir: Path, port: int, timeout_ms: int) -> None:
     import uvicorn  # noqa: PLC0415
     import uvloop  # noqa: PLC0415
@@ -177,16 +190,7 @@ def serve(runtime: str, data_dir: Path, port: int, timeout_ms: int) -> None:
         # No lifespan: it would connect the store. The invoke route needs only the platform's
         # settings and target; its session is created on first use.
         app.state.platform = SimpleNamespace(settings=settings, target=target)
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-        )
+        config = uvicorn_config(app, port, lifespan="off")
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled
             uvloop.run(_serve(uvicorn.Server(config), app))
     finally:

@@ -1,9 +1,9 @@
 """Start a real runtime wrapper process and talk HTTP to it.
 
-Shared by the runtime tests and bench/runtimes_direct.py (it lives in the package, not under
-tests/, so both import it the same way). Workers are started exactly as the local target will
-start them: argv and environment come from `runtimes.launch`, and Go code is compiled from
-`go_build_plan`. Not used by the platform itself.
+Shared by the runtime tests and the benches (it lives in the package, not under tests/, so both
+import it the same way). Workers are started exactly as the local target will start them: argv
+and environment come from `runtimes.launch`, and Go code is compiled from `go_build_plan`. Not
+used by the platform itself.
 """
 
 from __future__ import annotations
@@ -43,6 +43,18 @@ def assert_invocation_logged(worker: Worker, request_id: str, memory_mb: int = 2
         rf"\tMemory Size: {memory_mb} MB\tMax Memory Used: \d+ MB$"
     )
     assert re.search(report, out, re.MULTILINE), out
+
+
+def assert_load_failure(worker: Worker, message: str) -> None:
+    """The handler did not load: health and every invocation answer the same 500
+    HandlerLoadError (its message containing `message`), and stderr says so."""
+    health = worker.get(HEALTH)
+    assert health.status == 500
+    assert health.json()["errorType"] == "HandlerLoadError"
+    assert message in health.json()["errorMessage"]
+    invoked = worker.get("/anything")
+    assert (invoked.status, invoked.json()) == (500, health.json())
+    assert "HandlerLoadError" in worker.stderr()
 
 
 def free_port() -> int:
@@ -135,6 +147,9 @@ class Worker:
 
 Serve = Callable[..., Worker]
 """The `serve` fixture: serve(runtime, {filename: source}, handler=, prefix=, convention=)."""
+
+ServeEcho = Callable[[str], Worker]
+"""The `serve_echo` fixture: serve_echo(runtime) runs a Lambda handler echoing its event."""
 
 
 def go_cache() -> Path:

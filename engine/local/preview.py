@@ -26,10 +26,22 @@ def plan(current: FunctionSpec | None, desired: FunctionSpec) -> Plan:
 def resources(
     current: FunctionSpec | None, desired: FunctionSpec, fields: tuple[FieldChange, ...]
 ) -> tuple[ResourceChange, ...]:
-    changes = [_code(current, desired, fields)]
+    def change(
+        suffix: str, type_: str, relevant: tuple[FieldChange, ...], changed_op: ChangeOp
+    ) -> ResourceChange:
+        """`<key>-<suffix>`: created with the function, else `changed_op` if `relevant` changed."""
+        return ResourceChange(
+            name=f"{desired.key}-{suffix}",
+            type=type_,
+            op=_op(current, bool(relevant), changed_op),
+            fields=relevant,
+        )
+
+    changes = [change("code", CODE_TYPE, _pick(fields, "code_sha256", "runtime"), "update")]
     if desired.runtime == "golang":
-        changes.append(_binary(current, desired, fields))
-    changes.append(_worker(current, desired, fields))
+        binary = _pick(fields, "code_sha256", "runtime", "version", "handler")
+        changes.append(change("binary", BINARY_TYPE, binary, "replace"))
+    changes.append(change("worker", WORKER_TYPE, fields, "replace"))
     return tuple(changes)
 
 
@@ -41,38 +53,3 @@ def _op(current: FunctionSpec | None, changed: bool, changed_op: ChangeOp) -> Ch
 
 def _pick(fields: tuple[FieldChange, ...], *paths: str) -> tuple[FieldChange, ...]:
     return tuple(f for f in fields if f.path in paths or f.path.split(".")[0] in paths)
-
-
-def _code(
-    current: FunctionSpec | None, desired: FunctionSpec, fields: tuple[FieldChange, ...]
-) -> ResourceChange:
-    relevant = _pick(fields, "code_sha256", "runtime")
-    return ResourceChange(
-        name=f"{desired.key}-code",
-        type=CODE_TYPE,
-        op=_op(current, bool(relevant), "update"),
-        fields=relevant,
-    )
-
-
-def _binary(
-    current: FunctionSpec | None, desired: FunctionSpec, fields: tuple[FieldChange, ...]
-) -> ResourceChange:
-    relevant = _pick(fields, "code_sha256", "runtime", "version", "handler")
-    return ResourceChange(
-        name=f"{desired.key}-binary",
-        type=BINARY_TYPE,
-        op=_op(current, bool(relevant), "replace"),
-        fields=relevant,
-    )
-
-
-def _worker(
-    current: FunctionSpec | None, desired: FunctionSpec, fields: tuple[FieldChange, ...]
-) -> ResourceChange:
-    return ResourceChange(
-        name=f"{desired.key}-worker",
-        type=WORKER_TYPE,
-        op=_op(current, bool(fields), "replace"),
-        fields=fields,
-    )

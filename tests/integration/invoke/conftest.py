@@ -1,8 +1,8 @@
-"""A real uvicorn (uvloop, httptools) serving the invoke router over a LocalTarget."""
+"""A real uvicorn (uvloop, httptools, configured as bench/invoke.py measures it) serving the invoke
+router over a LocalTarget."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +15,9 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import invoke
+from bench.invoke import uvicorn_config
 from engine.local.target import LocalTarget
+from runtimes.harness import free_port
 from tests.integration.local.localkit import TargetFactory, make_target
 
 __all__ = ["InvokeServer", "make_target", "serve"]
@@ -31,13 +33,6 @@ class InvokeServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def build_app(target: LocalTarget) -> FastAPI:
@@ -56,17 +51,8 @@ def serve(make_target: TargetFactory) -> Iterator[Callable[..., InvokeServer]]:
     def factory(**settings: object) -> InvokeServer:
         target = make_target(**settings)
         app = build_app(target)
-        port = _free_port()
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            log_level="warning",
-            access_log=False,
-        )
-        server = uvicorn.Server(config)
+        port = free_port()
+        server = uvicorn.Server(uvicorn_config(app, port))
         thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
         thread.start()
         running.append((server, thread))

@@ -123,8 +123,11 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # it exited between the two looks
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def worker_pid(target: LocalTarget, key: str) -> int | None:

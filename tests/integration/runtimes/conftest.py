@@ -8,7 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from runtimes.harness import Serve, Worker, build_go, start_worker
+from runtimes.harness import Serve, ServeEcho, Worker, build_go, start_worker
+
+# A Lambda-convention handler (`app.handler`) answering with the event it got, as JSON.
+ECHO_EVENT = {
+    "python": (
+        "app.py",
+        """
+        def handler(event, context):
+            return {"statusCode": 200, "body": __import__("json").dumps(event)}
+        """,
+    ),
+    "node": (
+        "app.mjs",
+        "export const handler = async (event) =>"
+        " ({ statusCode: 200, body: JSON.stringify(event) });\n",
+    ),
+}
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +75,14 @@ def serve(tmp_path: Path, pycache: Path) -> Iterator[Serve]:
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def serve_echo(serve: Serve) -> ServeEcho:
+    """serve_echo(runtime) -> Worker running the ECHO_EVENT handler for `runtime`."""
+
+    def start(runtime: str) -> Worker:
+        filename, source = ECHO_EVENT[runtime]
+        return serve(runtime, {filename: source}, handler="app.handler")
+
+    return start

@@ -1,7 +1,8 @@
 """The Go wrapper compiled with real handlers: responses, panics and build failures.
 
 Also runs the container entrypoint script (runtimes/golang/entrypoint.sh) outside a container,
-since it is plain sh + go.
+since it is plain sh + go. The default code is tested with the other runtimes' in
+test_wrapper_contract.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from runtimes.harness import (
     Serve,
     Worker,
     assert_invocation_logged,
+    assert_load_failure,
     build_go,
     default_code,
     go_cache,
@@ -45,19 +47,6 @@ def go_handler(body: str, name: str = "handler") -> str:
     """A handler.go whose function body is `body` (params and w are in scope)."""
     signature = f"func {name}(params url.Values, w *http.ResponseWriter) {{\n"
     return HEADER + signature + body + "\n}\n"
-
-
-def test_default_code_echoes_query_and_logs_like_lambda(serve: Serve) -> None:
-    worker = serve("golang", {"handler.go": default_code("golang")})
-    reply = worker.get("/?name=ada&tag=a&tag=b", headers={"x-request-id": "req-g1"})
-    assert reply.status == 200
-    assert reply.header("content-type") == "application/json"
-    assert reply.header("x-request-id") == "req-g1"
-    body = reply.json()
-    assert "message" in body
-    assert body["params"] == {"name": ["ada"], "tag": ["a", "b"]}
-    assert_invocation_logged(worker, "req-g1")
-    assert worker.get("/__lambdaclone/health").json() == {"status": "ok"}
 
 
 def test_write_before_write_header_is_200_json(serve: Serve) -> None:
@@ -153,12 +142,7 @@ def test_build_failure_is_served_as_handler_load_error(
     assert built.returncode != 0 and expected in built.stderr
     worker = start_load_error_server(tmp_path, built.stderr)
     try:
-        health = worker.get("/__lambdaclone/health")
-        assert health.status == 500
-        assert health.json()["errorType"] == "HandlerLoadError"
-        assert expected in health.json()["errorMessage"]
-        invoked = worker.get("/x")
-        assert (invoked.status, invoked.json()) == (500, health.json())
+        assert_load_failure(worker, expected)
     finally:
         worker.stop()
 

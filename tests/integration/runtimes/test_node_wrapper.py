@@ -1,31 +1,16 @@
-"""The node wrapper as a real process: Express-style and Lambda-style handlers, CJS and ESM."""
+"""The node wrapper as a real process: Express-style and Lambda-style handlers, CJS and ESM.
+
+What it shares with the other wrappers is in test_wrapper_contract.py.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 
 import pytest
 
-from runtimes.harness import Serve, assert_invocation_logged, default_code
-
-ECHO_EVENT_ESM = (
-    "export const handler = async (event) => ({ statusCode: 200, body: JSON.stringify(event) });\n"
-)
-
-
-def test_default_code_echoes_query_and_logs_like_lambda(serve: Serve) -> None:
-    worker = serve("node", {"handler.mjs": default_code("node")})
-    reply = worker.get("/?name=ada&tag=a&tag=b", headers={"x-request-id": "req-n1"})
-    assert reply.status == 200
-    assert (reply.header("content-type") or "").startswith("application/json")
-    assert reply.header("x-request-id") == "req-n1"
-    body = reply.json()
-    assert "message" in body
-    assert body["params"] == {"name": "ada", "tag": ["a", "b"]}
-    assert_invocation_logged(worker, "req-n1")
-    assert worker.get("/__lambdaclone/health").json() == {"status": "ok"}
+from runtimes.harness import Serve, assert_invocation_logged, assert_load_failure
 
 
 def test_express_request_and_response(serve: Serve) -> None:
@@ -130,81 +115,6 @@ def test_mjs_is_preferred_over_cjs_and_js(serve: Serve) -> None:
     assert serve("node", files, handler="index.handler").get("/").json() == "mjs"
 
 
-def test_lambda_event_shape(serve: Serve) -> None:
-    worker = serve("node", {"app.mjs": ECHO_EVENT_ESM}, handler="app.handler")
-    reply = worker.request(
-        "PUT",
-        "/p/q?b=2&a=1&a=3",
-        body="hello",
-        headers={
-            "content-type": "text/plain",
-            "x-request-id": "rid-1",
-            "Cookie": "c1=v1; c2=v2",
-            "user-agent": "tester/1",
-        },
-    )
-    event = reply.json()
-    assert event["version"] == "2.0" and event["routeKey"] == "$default"
-    assert event["rawPath"] == "/p/q" and event["rawQueryString"] == "b=2&a=1&a=3"
-    assert event["queryStringParameters"] == {"a": "1,3", "b": "2"}
-    assert event["cookies"] == ["c1=v1", "c2=v2"] and "cookie" not in event["headers"]
-    assert (event["body"], event["isBase64Encoded"]) == ("hello", False)
-    context = event["requestContext"]
-    assert context["accountId"] == "000000000000" and context["requestId"] == "rid-1"
-    assert context["http"] == {
-        "method": "PUT",
-        "path": "/p/q",
-        "protocol": "HTTP/1.1",
-        "sourceIp": "127.0.0.1",
-        "userAgent": "tester/1",
-    }
-    assert isinstance(context["timeEpoch"], int) and context["time"].endswith("+0000")
-
-
-FORWARDED = [
-    ({}, "127.0.0.1"),  # no header: the TCP peer
-    ({"X-Forwarded-For": "10.1.2.3"}, "10.1.2.3"),
-    ({"X-Forwarded-For": "6.6.6.6, 7.7.7.7 ,10.1.2.3"}, "10.1.2.3"),  # caller's claims first
-]
-EXPRESS_IP = "export default (req, res) => res.send(req.ip);\n"
-
-
-@pytest.mark.parametrize(("headers", "source_ip"), FORWARDED)
-def test_source_ip_is_the_last_forwarded_hop(
-    serve: Serve, headers: dict[str, str], source_ip: str
-) -> None:
-    worker = serve("node", {"app.mjs": ECHO_EVENT_ESM}, handler="app.handler")
-    event = worker.get("/", headers=headers).json()
-    assert event["requestContext"]["http"]["sourceIp"].removeprefix("::ffff:") == source_ip
-    express = serve("node", {"handler.mjs": EXPRESS_IP})
-    assert express.get("/", headers=headers).body.decode().removeprefix("::ffff:") == source_ip
-
-
-def test_binary_request_body_is_base64(serve: Serve) -> None:
-    worker = serve("node", {"app.mjs": ECHO_EVENT_ESM}, handler="app.handler")
-    payload = bytes(range(256))
-    event = worker.request(
-        "POST", "/", body=payload, headers={"content-type": "application/octet-stream"}
-    ).json()
-    assert event["isBase64Encoded"] is True
-    assert base64.b64decode(event["body"]) == payload
-
-
-def test_lambda_result_headers_cookies_and_base64_body(serve: Serve) -> None:
-    body = base64.b64encode(b"\x89PNG\x00\xff").decode()
-    code = (
-        "export const handler = async () => ({ statusCode: 202,"
-        " headers: { 'content-type': 'image/png', 'x-n': 5 },"
-        " cookies: ['a=1; Path=/', 'b=2'],"
-        f" body: '{body}', isBase64Encoded: true }});"
-    )
-    reply = serve("node", {"handler.mjs": code}).get("/")
-    assert reply.status == 202
-    assert reply.header("content-type") == "image/png" and reply.header("x-n") == "5"
-    assert reply.headers.get_all("set-cookie") == ["a=1; Path=/", "b=2"]
-    assert reply.body == b"\x89PNG\x00\xff"
-
-
 @pytest.mark.parametrize(
     ("expression", "expected"),
     [("{ ok: true }", {"ok": True}), ("[1, 2]", [1, 2]), ("'text'", "text"), ("42", 42)],
@@ -305,14 +215,7 @@ def test_invalid_results(serve: Serve, code: str) -> None:
 def test_load_failures_are_reported(
     serve: Serve, files: dict[str, str], handler: str, message: str
 ) -> None:
-    worker = serve("node", files, handler=handler)
-    health = worker.get("/__lambdaclone/health")
-    assert health.status == 500
-    assert health.json()["errorType"] == "HandlerLoadError"
-    assert message in health.json()["errorMessage"]
-    invoked = worker.get("/anything")
-    assert (invoked.status, invoked.json()) == (500, health.json())
-    assert "HandlerLoadError" in worker.stderr()
+    assert_load_failure(serve("node", files, handler=handler), message)
 
 
 def test_convention_override(serve: Serve) -> None:

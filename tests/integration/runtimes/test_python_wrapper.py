@@ -1,30 +1,21 @@
-"""The Python wrapper as a real process: both conventions, errors and Lambda-style logs."""
+"""The Python wrapper as a real process: both conventions, errors and Lambda-style logs.
+
+What it shares with the other wrappers is in test_wrapper_contract.py.
+"""
 
 from __future__ import annotations
 
-import base64
 import http.client
 
 import pytest
 
-from runtimes.harness import Serve, assert_invocation_logged, default_code
-
-ECHO_EVENT = """
-    def handler(event, context):
-        return {"statusCode": 200, "body": __import__("json").dumps(event)}
-"""
-
-
-def test_default_code_echoes_query_and_logs_like_lambda(serve: Serve) -> None:
-    worker = serve("python", {"handler.py": default_code("python")})
-    reply = worker.get("/?name=ada&lang=py", headers={"x-request-id": "req-123"})
-    assert reply.status == 200
-    assert reply.header("content-type") == "application/json"
-    assert reply.header("x-request-id") == "req-123"
-    body = reply.json()
-    assert "message" in body
-    assert body["params"] == {"name": "ada", "lang": "py"}
-    assert_invocation_logged(worker, "req-123")
+from runtimes.harness import (
+    Serve,
+    ServeEcho,
+    assert_invocation_logged,
+    assert_load_failure,
+    default_code,
+)
 
 
 def test_health_is_ok_once_loaded(serve: Serve) -> None:
@@ -97,98 +88,6 @@ def test_path_prefix_is_stripped(serve: Serve) -> None:
     assert worker.get("/endpoint/k3y/__lambdaclone/health").status == 200
 
 
-def test_lambda_event_shape(serve: Serve) -> None:
-    worker = serve("python", {"app.py": ECHO_EVENT}, handler="app.handler")
-    reply = worker.request(
-        "PUT",
-        "/p/q?b=2&a=1&a=3",
-        body="hello",
-        headers={
-            "content-type": "text/plain",
-            "x-request-id": "rid-1",
-            "Cookie": "c1=v1; c2=v2",
-            "X-Multi": "one",
-            "user-agent": "tester/1",
-        },
-    )
-    event = reply.json()
-    assert event["version"] == "2.0" and event["routeKey"] == "$default"
-    assert event["rawPath"] == "/p/q" and event["rawQueryString"] == "b=2&a=1&a=3"
-    assert event["queryStringParameters"] == {"a": "1,3", "b": "2"}
-    assert event["cookies"] == ["c1=v1", "c2=v2"]
-    assert "cookie" not in event["headers"]
-    assert event["headers"]["x-multi"] == "one"
-    assert (event["body"], event["isBase64Encoded"]) == ("hello", False)
-    context = event["requestContext"]
-    assert context["accountId"] == "000000000000" and context["stage"] == "$default"
-    assert context["requestId"] == "rid-1"
-    assert context["http"] == {
-        "method": "PUT",
-        "path": "/p/q",
-        "protocol": "HTTP/1.1",
-        "sourceIp": "127.0.0.1",
-        "userAgent": "tester/1",
-    }
-    assert isinstance(context["timeEpoch"], int) and context["time"].endswith("+0000")
-
-
-FORWARDED = [
-    ({}, "127.0.0.1"),  # no header: the TCP peer
-    ({"X-Forwarded-For": "10.1.2.3"}, "10.1.2.3"),
-    ({"X-Forwarded-For": "6.6.6.6, 7.7.7.7 ,10.1.2.3"}, "10.1.2.3"),  # caller's claims first
-]
-
-
-@pytest.mark.parametrize(("headers", "source_ip"), FORWARDED)
-def test_source_ip_is_the_last_forwarded_hop(
-    serve: Serve, headers: dict[str, str], source_ip: str
-) -> None:
-    worker = serve("python", {"app.py": ECHO_EVENT}, handler="app.handler")
-    event = worker.get("/", headers=headers).json()
-    assert event["requestContext"]["http"]["sourceIp"] == source_ip
-    flask = serve("python", {"handler.py": FLASK_REMOTE_ADDR})
-    assert flask.get("/", headers=headers).body.decode() == source_ip
-
-
-FLASK_REMOTE_ADDR = """
-    from flask import request
-
-    def handler():
-        return request.remote_addr
-"""
-
-
-def test_binary_request_body_is_base64(serve: Serve) -> None:
-    worker = serve("python", {"app.py": ECHO_EVENT}, handler="app.handler")
-    payload = bytes(range(256))
-    event = worker.request(
-        "POST", "/", body=payload, headers={"content-type": "application/octet-stream"}
-    ).json()
-    assert event["isBase64Encoded"] is True
-    assert base64.b64decode(event["body"]) == payload
-
-
-def test_lambda_result_headers_cookies_and_base64_body(serve: Serve) -> None:
-    code = """
-        import base64
-
-        def handler(event, context):
-            return {
-                "statusCode": 202,
-                "headers": {"content-type": "image/png", "x-n": 5},
-                "cookies": ["a=1; Path=/", "b=2"],
-                "body": base64.b64encode(b"\\x89PNG\\x00\\xff").decode(),
-                "isBase64Encoded": True,
-            }
-    """
-    reply = serve("python", {"handler.py": code}).get("/")
-    assert reply.status == 202
-    assert reply.header("content-type") == "image/png"
-    assert reply.header("x-n") == "5"
-    assert reply.headers.get_all("set-cookie") == ["a=1; Path=/", "b=2"]
-    assert reply.body == b"\x89PNG\x00\xff"
-
-
 @pytest.mark.parametrize(
     ("expression", "expected"),
     [
@@ -231,8 +130,8 @@ def test_async_handler_and_context(serve: Serve) -> None:
     assert 0 < body["remaining"] <= 5000
 
 
-def test_chunked_request_body(serve: Serve) -> None:
-    worker = serve("python", {"app.py": ECHO_EVENT}, handler="app.handler")
+def test_chunked_request_body(serve_echo: ServeEcho) -> None:
+    worker = serve_echo("python")
     conn = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=5)
     conn.request(
         "POST",
@@ -302,14 +201,7 @@ def test_invalid_flask_return(serve: Serve) -> None:
 def test_load_failures_are_reported(
     serve: Serve, files: dict[str, str], handler: str, message: str
 ) -> None:
-    worker = serve("python", files, handler=handler)
-    health = worker.get("/__lambdaclone/health")
-    assert health.status == 500
-    assert health.json()["errorType"] == "HandlerLoadError"
-    assert message in health.json()["errorMessage"]
-    invoked = worker.get("/anything")
-    assert (invoked.status, invoked.json()) == (500, health.json())
-    assert "HandlerLoadError" in worker.stderr()
+    assert_load_failure(serve("python", files, handler=handler), message)
 
 
 def test_handler_in_a_package_can_import_siblings(serve: Serve) -> None:

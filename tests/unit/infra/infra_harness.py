@@ -1,22 +1,23 @@
 """Run the base stack under Pulumi mocks and record every resource it registers.
 
 No CLI and no provider plugin are involved: `pulumi.runtime.set_mocks` replaces the engine, and
-`RecordingMocks` plays the providers, answering each registration with the inputs plus the few
-computed attributes the program reads back (ARNs, the cluster's endpoint and OIDC issuer, ...).
+`StackMocks` (a recording mock from tests/pulumi_mocks.py) plays the providers, answering each
+registration with the inputs plus the few computed attributes the program reads back (ARNs, the
+cluster's endpoint and OIDC issuer, ...).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime import MockCallArgs
 
 from infra.config import PROJECT, StackConfig
 from infra.stack import build
+from tests.pulumi_mocks import RecordingMocks, Registered, unsecret
 
 ACCOUNT = "123456789012"
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
@@ -24,43 +25,6 @@ ISSUER_HOST = ISSUER.removeprefix("https://")
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
 ALB_HOSTNAME = "k8s-lambdaclone-0123456789-1234567890.us-east-1.elb.amazonaws.com"
 TEST_PASSWORD = "correct-horse-battery-staple"
-
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-
-
-def unsecret(value: Any) -> Any:
-    """Inputs as plain values: the mock monitor hands secret inputs over wrapped."""
-    if isinstance(value, dict):
-        if value.get(_SIG_KEY) == _SECRET_SIG:
-            return unsecret(value["value"])
-        return {key: unsecret(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [unsecret(item) for item in value]
-    return value
-
-
-def is_secret_input(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(_SIG_KEY) == _SECRET_SIG
-
-
-@dataclass(frozen=True)
-class Registered:
-    type: str
-    name: str
-    raw_inputs: dict[str, Any]
-    state: dict[str, Any]
-
-    @property
-    def inputs(self) -> dict[str, Any]:
-        return dict(unsecret(self.raw_inputs))
-
-    def json_input(self, key: str) -> Any:
-        return json.loads(self.inputs[key])
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return dict(self.inputs.get("metadata", {}))
 
 
 def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -89,21 +53,16 @@ def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-class RecordingMocks(Mocks):
-    def __init__(self) -> None:
-        self.resources: list[Registered] = []
-        self.calls: list[MockCallArgs] = []
+class StackMocks(RecordingMocks):
+    """Answers with the inputs plus `_computed`, and the availability-zone lookup."""
 
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        state = {**args.inputs, **_computed(args.typ, args.name, args.inputs)}
-        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), state))
-        return f"{args.name}-id", state
+    def provider_state(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {**inputs, **_computed(typ, name, inputs)}
 
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        self.calls.append(args)
+    def call_result(self, args: MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": ZONES, "zoneIds": [f"use1-az{i}" for i in range(len(ZONES))]}, []
-        return {}, []
+            return {"names": ZONES, "zoneIds": [f"use1-az{i}" for i in range(len(ZONES))]}
+        return {}
 
 
 @dataclass
@@ -143,7 +102,7 @@ test_config.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 def run_stack(make_config: Callable[[], StackConfig]) -> StackRun:
     """Build the stack under mocks; returns after every registration and output resolved."""
-    mocks = RecordingMocks()
+    mocks = StackMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=False)
     run = StackRun(resources=mocks.resources, calls=mocks.calls)
 

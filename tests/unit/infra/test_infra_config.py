@@ -17,7 +17,7 @@ from infra import outputs
 from infra.config import PROJECT, ConfigError, StackConfig, load_config
 from infra.irsa import partition, trust_policy_document
 from infra.network import plan_subnets
-from tests.unit.infra.infra_harness import RecordingMocks
+from tests.unit.infra.infra_harness import StackMocks
 
 # pulumi-aws warns about its own deprecated S3 aliases when the module loads; we use none of them.
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
@@ -180,7 +180,7 @@ def test_export_marks_sensitive_outputs_secret(monkeypatch: pytest.MonkeyPatch) 
     exported: dict[str, pulumi.Output[Any]] = {}
     secret: set[str] = set()
     monkeypatch.setattr(pulumi, "export", exported.__setitem__)
-    pulumi.runtime.set_mocks(RecordingMocks(), project=PROJECT, stack="test", preview=False)
+    pulumi.runtime.set_mocks(StackMocks(), project=PROJECT, stack="test", preview=False)
 
     async def collect() -> None:
         for name, value in exported.items():
@@ -242,7 +242,7 @@ def test_pulumi_entrypoint_builds_and_exports_the_stack(
     monkeypatch.setattr(pulumi, "export", exported.__setitem__)
     stack_config.update(_example_config())
     _set(stack_config, mongoPassword="0123456789abcdef0123")
-    mocks = RecordingMocks()
+    mocks = StackMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=False)
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]  # untyped in the SDK

@@ -11,13 +11,12 @@ import pytest
 from infra.alb_controller import SERVICE_ACCOUNT as ALB_SERVICE_ACCOUNT
 from infra.config import CONTROL_PLANE_GROUP
 from infra.outputs import OUTPUT_NAMES, SECRET_OUTPUTS
+from tests.pulumi_mocks import Registered, is_secret_input
 from tests.unit.infra.infra_harness import (
     ISSUER_HOST,
     TEST_PASSWORD,
     ZONES,
-    Registered,
     StackRun,
-    is_secret_input,
     run_stack,
     test_config,
 )

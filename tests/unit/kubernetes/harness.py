@@ -8,18 +8,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
-from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 from engine.kubernetes import names
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.program import build
 from engine.spec import FunctionSpec, Limits
+from tests.pulumi_mocks import RecordingMocks, Registered, unsecret
 
 KEY = "k3y2abc"
 PYTHON_CODE = "def handler(event, context):\n    return {'ok': True}\n"
 NODE_PORT = 31234
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 
 def make_spec(**overrides: Any) -> FunctionSpec:
@@ -50,43 +48,15 @@ def make_config(**overrides: Any) -> ClusterConfig:
     return replace(base, **overrides)
 
 
-def unsecret(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(_SIG_KEY) == _SECRET_SIG:
-            return unsecret(value["value"])
-        return {k: unsecret(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unsecret(v) for v in value]
-    return value
+class FunctionMocks(RecordingMocks):
+    """Answers with the inputs, plus the node port a Service is given."""
 
-
-@dataclass(frozen=True)
-class Registered:
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    provider: str | None
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return dict(self.inputs.get("metadata", {}))
-
-
-class RecordingMocks(Mocks):
-    def __init__(self) -> None:
-        self.resources: list[Registered] = []
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        inputs = dict(unsecret(args.inputs))
-        self.resources.append(Registered(args.typ, args.name, inputs, args.provider))
-        state = dict(inputs)
-        if args.typ == "kubernetes:core/v1:Service":
-            ports = [{**port, "nodePort": NODE_PORT} for port in inputs["spec"]["ports"]]
-            state["spec"] = {**inputs["spec"], "ports": ports}
-        return f"{args.name}-id", state
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, []
+    def provider_state(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        state = dict(unsecret(inputs))
+        if typ == "kubernetes:core/v1:Service":
+            ports = [{**port, "nodePort": NODE_PORT} for port in state["spec"]["ports"]]
+            state["spec"] = {**state["spec"], "ports": ports}
+        return state
 
 
 @dataclass
@@ -114,7 +84,7 @@ class ProgramRun:
 
 def run_program(spec: FunctionSpec, cfg: ClusterConfig) -> ProgramRun:
     """Build the function's program under mocks; returns once every resource is registered."""
-    mocks = RecordingMocks()
+    mocks = FunctionMocks()
     pulumi.runtime.set_mocks(
         mocks, project=names.PROJECT, stack=names.stack_name(spec.key), preview=False
     )
