@@ -15,6 +15,7 @@ pytestmark = pytest.mark.browser
 
 DEPLOY_TIMEOUT_S = 60.0
 HELLO = "Hello from lambdaclone (python)!"
+SLOW_LOAD_S = 1.5
 
 
 def _created(console: Console, name: str) -> str:
@@ -34,7 +35,10 @@ def _save_code(console: Console, page: Page, key: str) -> Locator:
     """Edits the code on the info page, confirms the preview; the operation's box once done."""
     page.goto(f"{console.url}/console/info?key={key}")
     expect(page.get_by_test_id("function-title")).to_be_visible()
-    edited = read_default_code("python").replace(HELLO, "Followed live")
+    # Loading takes a while, so the operation is still running when the console follows it
+    # (otherwise a fast deploy may finish before the stream is opened, and nothing is streamed).
+    slow_start = f"import time\n\ntime.sleep({SLOW_LOAD_S})\n"
+    edited = slow_start + read_default_code("python").replace(HELLO, "Followed live")
     page.get_by_label("Code").fill(edited)
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("preview")).to_be_visible()
