@@ -84,17 +84,22 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.api_route(
-    "/endpoint/{key}/{path:path}",
-    methods=METHODS,
-    summary="Invoke a function",
-    description=_INVOKE_DOC,
-    responses=_ERRORS,
-    tags=["invoke"],
-)
 async def _invoke_doc(key: str, path: str) -> None:  # pragma: no cover (never routed)
     """Documentation only: the raw ASGI routes above match first."""
     raise FunctionNotFound(key)
+
+
+for _method in METHODS:  # one documented operation per method, each with its own id
+    router.add_api_route(
+        "/endpoint/{key}/{path:path}",
+        _invoke_doc,
+        methods=[_method],
+        operation_id=f"invoke_{_method.lower()}",
+        summary="Invoke a function",
+        description=_INVOKE_DOC,
+        responses=_ERRORS,
+        tags=["invoke"],
+    )
 
 
 @router.get("/lambda/logs", tags=["invoke"], summary="Recent log lines of a function")
