@@ -10,6 +10,7 @@ from api.bodies import CreateBody, UpdateBody, body_openapi, read_body
 from api.deps import ReadyPlatformDep, ServiceDep
 from api.mutations import answer
 from api.pagination import decode_function_cursor, decode_revision_cursor, encode_cursor
+from api.params import KeyQuery, Limit
 from api.routes.docs import error_responses
 from api.schemas import FunctionOut, FunctionPage, MutationOut, PlanOut, RevisionOut, RevisionPage
 from engine.records import Phase
@@ -17,12 +18,10 @@ from engine.store import FunctionQuery
 
 router = APIRouter(prefix="/lambda", tags=["functions"])
 
-KeyQuery = Annotated[str, Query(description="The function's key.", min_length=1, max_length=64)]
 Wait = Annotated[
     bool, Query(description="Answer when the operation finished (bounded by wait_timeout_s).")
 ]
 WaitTimeout = Annotated[float, Query(gt=0, le=600, description="Seconds to wait at most.")]
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100).")]
 WAIT_TIMEOUT_S = 60.0
 
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from starlette.routing import Route
 
 from api.deps import Platform, PlatformDep
+from api.params import KeyQuery
 from api.proxy import InvokeProxy, Receive, Scope, Send
 from engine.errors import FunctionNotFound, InvalidInput
 from engine.target import LogSource
@@ -106,7 +107,7 @@ for _method in METHODS:  # one documented operation per method, each with its ow
 def function_logs(
     request: Request,
     platform: PlatformDep,
-    key: Annotated[str, Query(description="the function's key")],
+    key: KeyQuery,
     limit: Annotated[int, Query(ge=1, le=MAX_LOG_LINES)] = 100,
 ) -> dict[str, object]:
     """Oldest first: the workers' stdout/stderr (the wrapper's START/END/REPORT lines among

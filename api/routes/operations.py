@@ -11,6 +11,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api import events
 from api.deps import ReadyPlatformDep, ServiceDep
+from api.params import KeyQuery, Limit
 from api.routes.docs import error_responses
 from api.schemas import OPERATION_EVENTS_EXAMPLE, ErrorResponse, OperationOut, OperationPage
 from engine.errors import OperationNotFound
@@ -117,8 +118,8 @@ async def get_operation_by_query(
 )
 async def list_operations(
     service: ServiceDep,
-    key: Annotated[str, Query(max_length=64)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    key: KeyQuery,
+    limit: Limit = 20,
 ) -> OperationPage:
     record = await service.get(key, include_deleted=True)
     ops = await service.store.operations.for_key(record.key, limit)
