@@ -29,9 +29,10 @@ $(UV):
 venv: $(UV) ## the Python environment from uv.lock
 	$(UV) sync --frozen --quiet
 
-lint: venv
+lint: venv ## ruff, the formatter and the layering contracts (pyproject's [tool.importlinter])
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
 
 typecheck: venv
 	$(UV) run mypy

@@ -1,5 +1,5 @@
 """Request bodies of POST and PATCH /lambda, in JSON or as a multipart form (the original
-client uploads `file`), parsed into one `FunctionInput` either way.
+client uploads `file`), parsed into the same settings changes either way.
 
 JSON must say so (`Content-Type: application/json`): `text/plain` and url-encoded forms, which
 a page of another site can send without asking first, are refused with 415, never parsed
@@ -25,7 +25,8 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from engine.errors import PayloadTooLarge, UnsupportedMediaType
-from engine.validation import FunctionInput
+from engine.spec import FunctionConfig
+from engine.validation import Changes
 
 JSON_TYPE = "application/json"
 MULTIPART_TYPE = "multipart/form-data"
@@ -36,7 +37,9 @@ FORM_MAX_FIELDS = 32
 
 
 class FunctionFields(BaseModel):
-    """Fields of a create or update; unknown fields are rejected (they are usually typos)."""
+    """Fields of a create or update; unknown fields are rejected (they are usually typos).
+    The settings among them carry `FunctionConfig`'s flat names (`version`, `memory_mb`), so
+    `changes` maps them without naming any."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -54,21 +57,16 @@ class FunctionFields(BaseModel):
     timeout_ms: int | None = Field(default=None, examples=[3000], description="1 to 900000.")
     concurrency: int | None = Field(default=None, examples=[10], description="1 to 1000.")
 
-    def to_input(self, upload: bytes | None = None) -> FunctionInput:
+    def changes(self) -> Changes:
+        """The settings this body gives (absent and null ones are "not given")."""
+        names = FunctionConfig.flat_names()
+        return {k: v for k, v in self.model_dump(exclude_none=True).items() if k in names}
+
+    def code_given(self, upload: bytes | None = None) -> str | bytes | None:
         given = [c for c in (self.file, self.code, upload) if c is not None]
         if len(given) > 1:
             raise _invalid(["body", "code"], "give the code once: `file` or `code`")
-        return FunctionInput(
-            name=getattr(self, "name", None),
-            code=given[0] if given else None,
-            runtime=self.runtime,
-            version=self.version,
-            handler=self.handler,
-            env=self.env,
-            memory_mb=self.memory_mb,
-            timeout_ms=self.timeout_ms,
-            concurrency=self.concurrency,
-        )
+        return given[0] if given else None
 
 
 M = TypeVar("M", bound=FunctionFields)

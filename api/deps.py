@@ -1,31 +1,14 @@
-"""What routes get injected: the running `Platform` and the function service over it."""
+"""What routes get injected: the running `Platform` (the composition root) and its parts."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.service import FunctionService
+from api.platform import Platform
 from engine.errors import StoreUnavailable
-from engine.operations import OperationRunner
-from engine.settings import Settings
-from engine.store import Store
-from engine.target import Target
-
-
-@dataclass
-class Platform:
-    """The control plane's long-lived parts, created by the app's lifespan."""
-
-    settings: Settings
-    store: Store
-    target: Target
-    runner: OperationRunner
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set once indexes, catalog and recovery are done; store routes answer 503 before."""
+from engine.service import FunctionService
 
 
 def get_platform(request: Request) -> Platform:
@@ -49,7 +32,7 @@ ReadyPlatformDep = Annotated[Platform, Depends(get_ready_platform)]
 
 
 def get_service(platform: ReadyPlatformDep) -> FunctionService:
-    return FunctionService(platform.settings, platform.store, platform.runner)
+    return platform.service
 
 
 ServiceDep = Annotated[FunctionService, Depends(get_service)]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from api.deps import Platform
+from api.platform import Platform
 from api.schemas import FunctionOut, MutationOut, OperationOut, operation_url
-from api.service import Mutation
 from engine.errors import OperationFailed
+from engine.service import Mutation
 
 
 async def answer(

@@ -15,7 +15,8 @@ A request that timed out keeps its place in the function's concurrency until the
 answers it, for at most `timeout + OVERRUN_GRACE_S`; past that the target is told
 (`OverrunFeedback`) and restarts the worker — the only way to stop a handler still running in
 one of its threads — before the place is freed. So the requests running in a worker never
-exceed the function's `concurrency`, even after 504s.
+exceed the function's `concurrency`, even after 504s. The proxy is the one that counts them
+(`engine.traffic.Traffic`); targets read the counts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import aiohttp
 from starlette.exceptions import HTTPException
@@ -36,12 +37,15 @@ from yarl import URL
 from engine.errors import (
     FunctionCrashed,
     FunctionTimedOut,
-    InvokeError,
     LambdaCloneError,
     PayloadTooLarge,
+    ResponseTooLarge,
     TooManyRequests,
 )
-from engine.target import InvokeFailure, InvokeFeedback, Target, Upstream
+from engine.formats import endpoint_path
+from engine.target import InvokeFailure, InvokeFeedback, OverrunFeedback, Target, Upstream
+from engine.traffic import Traffic
+from runtimes.contract import HEALTH_PATH
 
 log = logging.getLogger("lambdaclone.invoke")
 
@@ -73,27 +77,14 @@ KEEPALIVE_S = 30.0  # below the wrappers' idle timeouts (node 65 s), so no reuse
 RETRY_AFTER_S = 1
 OVERRUN_GRACE_S = 1.0
 """How long past its timeout a request may keep running before its worker is restarted."""
-RESERVED_SUFFIX = "__lambdaclone/health"
+RESERVED_SUFFIX = HEALTH_PATH.lstrip("/")
 """Answered by every wrapper itself (the readiness probe), so never an invocation."""
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
-@runtime_checkable
-class OverrunFeedback(Protocol):
-    """Optional for targets: a request has run `timeout + OVERRUN_GRACE_S` without an answer.
-    Stop what is still running it (restart the worker) and return once it is stopped; called
-    off the event loop, and the request's concurrency place is freed after it returns."""
-
-    def invoke_overran(self, key: str, upstream: Upstream) -> None: ...
-
-
 class ClientGone(Exception):
     """The client disconnected before its request body was complete: nothing to answer."""
-
-
-class ResponseTooLarge(InvokeError):
-    code = "response_too_large"
 
 
 @dataclass
@@ -126,9 +117,18 @@ class InvokeStats:
 
 
 class InvokeProxy:
-    """Owns the pooled client session; `start()`/`close()` from the app's lifespan."""
+    """Owns the pooled client session and the traffic counts; `start()`/`close()` from the
+    platform's lifespan."""
 
-    def __init__(self, max_payload_bytes: int, overrun_grace_s: float = OVERRUN_GRACE_S) -> None:
+    def __init__(
+        self,
+        target: Target,
+        traffic: Traffic,
+        max_payload_bytes: int,
+        overrun_grace_s: float = OVERRUN_GRACE_S,
+    ) -> None:
+        self.target = target
+        self.traffic = traffic
         self.max_payload_bytes = max_payload_bytes
         self.overrun_grace_s = overrun_grace_s
         self.stats: dict[str, InvokeStats] = {}
@@ -165,7 +165,8 @@ class InvokeProxy:
         return self._session
 
     # --- one invocation ------------------------------------------------------------------
-    async def handle(self, scope: Scope, receive: Receive, send: Send, target: Target) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = self.target
         params = scope["path_params"]
         key: str = params["key"]
         if params.get("path") == RESERVED_SUFFIX:
@@ -212,15 +213,13 @@ class InvokeProxy:
         request_id: str,
         body: bytes | None,
     ) -> None:
-        activity = upstream.activity
-        if activity.inflight >= upstream.concurrency:
+        if self.traffic.inflight(upstream) >= upstream.concurrency:
             raise TooManyRequests(
                 f"the function is at its concurrency limit ({upstream.concurrency})",
                 retry_after_s=RETRY_AFTER_S,
             )
         url = _upstream_url(scope, key, upstream)
-        activity.inflight += 1
-        activity.last_used = time.monotonic()
+        self.traffic.begin(upstream)
         call = asyncio.ensure_future(
             self._call(
                 target, key, upstream, method=scope["method"], url=url, headers=headers, body=body
@@ -263,7 +262,6 @@ class InvokeProxy:
         """The request to the worker; it holds its in-flight place until it ends, which may be
         after the caller got its 504 — at the latest `timeout + overrun_grace_s`, once the
         target has stopped the worker still running it."""
-        activity = upstream.activity
         limit = asyncio.timeout(upstream.timeout_ms / 1000 + self.overrun_grace_s)
         try:
             async with limit:
@@ -273,8 +271,7 @@ class InvokeProxy:
                 await asyncio.to_thread(target.invoke_overran, key, upstream)
             raise
         finally:
-            activity.inflight -= 1
-            activity.last_used = time.monotonic()
+            self.traffic.end(upstream)
 
     async def _forward(
         self,
@@ -378,7 +375,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
 
 def _upstream_url(scope: Scope, key: str, upstream: Upstream) -> URL:
     raw: bytes = scope.get("raw_path") or scope["path"].encode()
-    marker = f"/endpoint/{key}".encode()
+    marker = endpoint_path(key).encode()
     at = raw.find(marker)
     suffix = raw[at + len(marker) :].decode("latin-1") if at >= 0 else ""
     query: bytes = scope.get("query_string", b"")

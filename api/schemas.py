@@ -1,4 +1,5 @@
-"""Response models of the /lambda API, with examples, built from the engine's records."""
+"""Response models of the /lambda API, with examples, built from the engine's records (the
+catalog's are in api/catalog_schemas.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,19 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from engine.formats import endpoint_url
 from engine.plan import Plan
 from engine.records import (
-    CatalogEntry,
     ErrorInfo,
-    FunctionConfig,
     FunctionRecord,
     Operation,
     OperationKind,
     OperationState,
     Phase,
     Revision,
+    SpecRef,
 )
-from engine.spec import RuntimeSpec
+from engine.spec import flatten
 
 KEY_EXAMPLE = "k7q2m4xw3bq5hzt6n2ry4dcu5e"
 OP_EXAMPLE = "p3vq7m2xw4bq5hzt6n2ry4dcu5"
@@ -83,19 +84,14 @@ class SettingsOut(BaseModel):
     spec_hash: str = Field(description="Equal hashes mean equal deployments.")
 
     @staticmethod
-    def fields_of(config: FunctionConfig) -> dict[str, Any]:
+    def fields_of(spec: SpecRef) -> dict[str, Any]:
+        """The settings in the API's flat shape (from the spec codec), plus what the store
+        adds: the image, the code reference and the hash."""
         return {
-            "name": config.name,
-            "runtime": config.runtime,
-            "version": config.version,
-            "handler": config.handler,
-            "image": config.image,
-            "env": dict(config.env),
-            "memory_mb": config.limits.memory_mb,
-            "timeout_ms": config.limits.timeout_ms,
-            "concurrency": config.limits.concurrency,
-            "code": CodeOut(**vars(config.code)),
-            "spec_hash": config.spec_hash,
+            **flatten(spec.config.to_data()),
+            "image": spec.image,
+            "code": CodeOut(**vars(spec.code)),
+            "spec_hash": spec.spec_hash,
         }
 
 
@@ -117,9 +113,9 @@ class FunctionOut(SettingsOut):
     ) -> FunctionOut:
         status = record.status
         return cls(
-            **cls.fields_of(record.config),
+            **cls.fields_of(record.spec),
             key=record.key,
-            endpoint=f"{endpoint_base}/endpoint/{record.key}",
+            endpoint=endpoint_url(endpoint_base, record.key),
             revision=record.revision,
             disabled=record.disabled,
             reg_date=record.reg_date,
@@ -151,7 +147,7 @@ class RevisionOut(SettingsOut):
     @classmethod
     def of(cls, revision: Revision) -> RevisionOut:
         return cls(
-            **cls.fields_of(revision.config),
+            **cls.fields_of(revision.spec),
             key=revision.key,
             revision=revision.revision,
             created=revision.created,
@@ -259,67 +255,6 @@ class PlanOut(BaseModel):
             ],
             summary=plan.summary(),
         )
-
-
-class RuntimeOut(BaseModel):
-    runtime: str = Field(examples=["node"])
-    version: str = Field(examples=["20"])
-    image: str = Field(examples=["lambdaclone/runtime-node:20"])
-    default_code: str
-    default_handler: str = Field(examples=["handler.handler"])
-    run_command: str
-    disabled: bool = False
-    reg_date: datetime
-    update_date: datetime
-
-    @classmethod
-    def of(cls, entry: CatalogEntry) -> RuntimeOut:
-        spec = entry.spec
-        return cls(
-            runtime=spec.runtime,
-            version=spec.version,
-            image=spec.image,
-            default_code=spec.default_code,
-            default_handler=spec.default_handler,
-            run_command=spec.run_command,
-            disabled=spec.disabled,
-            reg_date=entry.reg_date,
-            update_date=entry.update_date,
-        )
-
-
-class RuntimeList(BaseModel):
-    items: list[RuntimeOut]
-
-
-class DefaultOut(BaseModel):
-    """The shape of a new function: what the create form starts with."""
-
-    runtime: str = Field(examples=["node"])
-    version: str = Field(examples=["20"])
-    handler: str = Field(examples=["handler.handler"])
-    image: str = Field(examples=["lambdaclone/runtime-node:20"])
-    code: str = Field(description="The runtime's default code.")
-    memory_mb: int = Field(examples=[128])
-    timeout_ms: int = Field(examples=[3000])
-    concurrency: int = Field(examples=[10])
-
-    @classmethod
-    def of(cls, spec: RuntimeSpec, limits: dict[str, int]) -> DefaultOut:
-        return cls(
-            runtime=spec.runtime,
-            version=spec.version,
-            handler=spec.default_handler,
-            image=spec.image,
-            code=spec.default_code,
-            **limits,
-        )
-
-
-class SetupOut(BaseModel):
-    inserted: int = Field(examples=[4], description="Documents created (0 on a repeat).")
-    updated: int = Field(examples=[0], description="Entries refreshed from this release.")
-    runtimes: list[RuntimeOut]
 
 
 OPERATION_EVENTS_EXAMPLE = f"""\

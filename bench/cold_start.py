@@ -1,6 +1,6 @@
 """Cold start per runtime: a function scaled to zero → its first response through `/endpoint`.
 
-    uv run python -m bench.cold_start [--runtimes python node golang] [--runs 20]
+    uv run python -m bench.cold_start [--runtimes <the registry's>] [--runs 20]
 
 Each runtime gets a control plane (uvicorn + the real app + a local target) with a 0.3 s idle
 timeout and its default code deployed. Every run waits until the worker has been stopped for
@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.invoke import EXTENSIONS, RawClient, Server, percentile, run_server
+from bench.invoke import RawClient, Server, percentile, run_server
+from runtimes.registry import names
 
 IDLE_TIMEOUT_S = 0.3
 TIMEOUT_MS = 300
@@ -87,10 +88,10 @@ def _runs(server: Server, runs: int) -> tuple[list[float], list[float], float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtimes", nargs="+", choices=sorted(EXTENSIONS), default=None)
+    parser.add_argument("--runtimes", nargs="+", choices=names(), default=None)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    runtimes = args.runtimes or ["python", "node", "golang"]
+    runtimes = args.runtimes or list(names())
     print(f"\ncold start (scaled to zero → first response via /endpoint), {args.runs} runs each")
     header = f"{'runtime':<9}{'p50 ms':>9}{'p90 ms':>9}{'min ms':>9}{'max ms':>9}"
     print(header + f"{'start p50':>11}{'1st spawn':>11}")

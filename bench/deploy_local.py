@@ -1,6 +1,6 @@
 """Deploy → first successful invoke, per runtime, on the local target.
 
-    uv run python -m bench.deploy_local [--runtimes python node golang] [--runs 10]
+    uv run python -m bench.deploy_local [--runtimes <the registry's>] [--runs 10]
 
 One process runs a local target and a uvicorn (uvloop, httptools) serving the invoke router in a
 thread. Each run deploys a new function (`LocalTarget.apply`: code written, Go built, worker
@@ -13,53 +13,32 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
-import uvicorn
-from fastapi import FastAPI
-
-from api.errors import install_error_handlers
-from api.routes import invoke
-from bench.invoke import (
-    EXTENSIONS,
-    RawClient,
-    default_code,
-    link_gocache,
-    make_spec,
-    uvicorn_config,
-)
+from bench.invoke import RawClient, link_gocache, make_spec
 from bench.invoke import percentile as pct
 from engine.local.target import LocalTarget
 from engine.settings import Settings
-from runtimes.harness import free_port
+from engine.traffic import Traffic
+from runtimes.registry import driver, names
+from tests.fixtures.invoke_app import build_app, serving
+from tests.fixtures.specs import default_code
 
 
 @contextmanager
 def control_plane(data_dir: Path) -> Iterator[tuple[LocalTarget, int]]:
     link_gocache(data_dir)
     settings = Settings(data_dir=data_dir, mongodb_uri="mongodb://unused.invalid")
-    target = LocalTarget(settings)
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(invoke.router)
-    app.state.platform = SimpleNamespace(settings=settings, target=target)
-    port = free_port()
-    server = uvicorn.Server(uvicorn_config(app, port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    target = LocalTarget(settings, Traffic())
+    app, _ = build_app(target)
     try:
-        yield target, port
+        with serving(app) as port:
+            yield target, port
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         target.close()
 
 
@@ -80,13 +59,12 @@ def measure(target: LocalTarget, port: int, runtime: str, runs: int, fresh: bool
     for run in range(runs):
         code = default_code(runtime)
         if fresh:
-            comment = "//" if runtime in ("node", "golang") else "#"
-            code += f"\n{comment} build {uuid.uuid4().hex} {run}\n"
+            code += f"\n{driver(runtime).line_comment} build {uuid.uuid4().hex} {run}\n"
         rows.append(one_deploy(target, client, runtime, code))
     client.close()
     label = (
-        f"{runtime} ({'new code' if fresh else 'cached binary'})"
-        if runtime == "golang"
+        f"{runtime} ({'new code' if fresh else 'cached build'})"
+        if driver(runtime).builds
         else runtime
     )
     cells = []
@@ -98,10 +76,10 @@ def measure(target: LocalTarget, port: int, runtime: str, runs: int, fresh: bool
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtimes", nargs="+", choices=sorted(EXTENSIONS), default=None)
+    parser.add_argument("--runtimes", nargs="+", choices=names(), default=None)
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    runtimes = args.runtimes or ["python", "node", "golang"]
+    runtimes = args.runtimes or list(names())
     print(f"\ndeploy → first successful invoke, {args.runs} new functions per row (ms)")
     groups = ("apply", "1st invoke", "total")
     print(f"{'':<24}" + "".join(f"{g:^27}" for g in groups))
@@ -110,7 +88,7 @@ def main() -> None:
         target, port = cp
         for runtime in runtimes:
             measure(target, port, runtime, args.runs, fresh=True)
-            if runtime == "golang":
+            if driver(runtime).builds:
                 measure(target, port, runtime, args.runs, fresh=False)
     print("targets: total p50 <= 1000 ms for python and node")
 

@@ -1,7 +1,7 @@
 """Warm invoke latency: through `/endpoint/{key}` (uvicorn + uvloop + httptools serving the real
 app, the local target, a real worker) versus calling the same worker directly.
 
-    uv run python -m bench.invoke [--runtime node|python|golang] [--requests 3000] [--rounds 3]
+    uv run python -m bench.invoke [--runtime <one of the registry's>] [--requests 3000] [--rounds 3]
 
 The server runs in its own process (so the client never shares its GIL); the client is a
 minimal blocking keep-alive HTTP/1.1 client over one TCP_NODELAY socket, so what is measured is
@@ -26,44 +26,34 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from runtimes.harness import free_port
-
-if TYPE_CHECKING:
-    import uvicorn
+from engine.catalog import DEFAULT_RUNTIME
+from engine.net import free_port
+from runtimes.registry import names
 
 ROOT = Path(__file__).resolve().parent.parent
-EXTENSIONS = {"python": "py", "node": "mjs", "golang": "go"}
-VERSIONS = {"python": "3.12", "node": "20", "golang": "1.22"}
-
-
-def default_code(runtime: str) -> str:
-    return (ROOT / "runtimes" / runtime / "default" / f"handler.{EXTENSIONS[runtime]}").read_text()
 
 
 def make_spec(runtime: str, key: str, code: str | None = None, timeout_ms: int = 3000) -> Any:
-    from engine.spec import FunctionSpec, Limits  # noqa: PLC0415 (keep the client light)
+    from tests.fixtures.specs import make_spec as spec  # noqa: PLC0415 (keep the client light)
 
-    return FunctionSpec(
+    return spec(
+        runtime,
+        code,
         key=key,
         name=f"bench-{runtime}",
-        runtime=runtime,  # type: ignore[arg-type]
-        version=VERSIONS[runtime],
-        handler="handler.handler",
-        code=code if code is not None else default_code(runtime),
-        image=f"lambdaclone/{runtime}:{VERSIONS[runtime]}",
-        limits=Limits(memory_mb=256, timeout_ms=timeout_ms, concurrency=100),
+        memory_mb=256,
+        timeout_ms=timeout_ms,
+        concurrency=100,
     )
 
 
 def link_gocache(data_dir: Path) -> None:
     """Share the machine's Go build cache (a fresh GOCACHE recompiles the standard library)."""
-    found = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=False)
-    link = data_dir / "local" / "gocache"
-    if found.returncode == 0 and found.stdout.strip() and not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(found.stdout.strip(), target_is_directory=True)
+    from tests.fixtures.local_targets import link_shared_gocache  # noqa: PLC0415
+
+    link_shared_gocache(data_dir)
 
 
 # --- a minimal keep-alive client ---------------------------------------------------------
@@ -155,32 +145,21 @@ def _wait_port(port: int, timeout_s: float = 15.0) -> None:
     raise SystemExit(f"nothing listens on {port}")
 
 
-def uvicorn_config(app: Any, port: int, **options: Any) -> uvicorn.Config:
-    """The server the invoke path is measured (and tested) on: uvicorn with uvloop and httptools
-    on 127.0.0.1, warnings only, no access log; `options` add to or override these."""
-    import uvicorn  # noqa: PLC0415 (keep the client light)
-
-    settings: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "loop": "uvloop",
-        "http": "httptools",
-        "log_level": "warning",
-        "access_log": False,
-    }
-    return uvicorn.Config(app, port=port, **{**settings, **options})
-
-
 def serve(runtime: str, data_dir: Path, port: int, timeout_ms: int) -> None:
     import uvicorn  # noqa: PLC0415
     import uvloop  # noqa: PLC0415
 
     from api.app import create_app  # noqa: PLC0415
+    from api.proxy import InvokeProxy  # noqa: PLC0415
     from engine.local.target import LocalTarget  # noqa: PLC0415
     from engine.settings import Settings  # noqa: PLC0415
+    from engine.traffic import Traffic  # noqa: PLC0415
+    from tests.fixtures.invoke_app import uvicorn_config  # noqa: PLC0415
 
     link_gocache(data_dir)
     settings = Settings(data_dir=data_dir, mongodb_uri="mongodb://unused.invalid")
-    target = LocalTarget(settings)
+    traffic = Traffic()
+    target = LocalTarget(settings, traffic)
     spec = make_spec(runtime, f"bench{runtime}", timeout_ms=timeout_ms)
     try:
         target.apply(spec, lambda _line: None)
@@ -188,22 +167,22 @@ def serve(runtime: str, data_dir: Path, port: int, timeout_ms: int) -> None:
         print(json.dumps({"key": spec.key, "worker_port": worker_port}), flush=True)
         app = create_app(settings, target=target)
         # No lifespan: it would connect the store. The invoke route needs only the platform's
-        # settings and target; its session is created on first use.
-        app.state.platform = SimpleNamespace(settings=settings, target=target)
+        # proxy (started and closed here, as the platform's lifespan does).
+        proxy = InvokeProxy(target, traffic, settings.max_payload_bytes)
+        app.state.platform = SimpleNamespace(settings=settings, target=target, proxy=proxy)
         config = uvicorn_config(app, port, lifespan="off")
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled
-            uvloop.run(_serve(uvicorn.Server(config), app))
+            uvloop.run(_serve(uvicorn.Server(config), proxy))
     finally:
         target.close()
 
 
-async def _serve(server: Any, app: Any) -> None:
-    from api.routes.invoke import proxy_of  # noqa: PLC0415
-
+async def _serve(server: Any, proxy: Any) -> None:
+    await proxy.start()
     try:
         await server.serve()
     finally:
-        await proxy_of(app).close()
+        await proxy.close()
 
 
 # --- the benchmark -----------------------------------------------------------------------
@@ -272,7 +251,7 @@ def main() -> None:
         serve(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime", choices=sorted(EXTENSIONS), default="node")
+    parser.add_argument("--runtime", choices=names(), default=DEFAULT_RUNTIME[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()

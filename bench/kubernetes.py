@@ -22,11 +22,11 @@ import urllib3
 
 from engine.keys import new_key
 from engine.kubernetes.target import KubernetesTarget
-from tests.fixtures.kube import start_kube_cluster
-from tests.unit.kubernetes.cluster_view import (
+from tests.fixtures.k8s_cluster import (
     function_spec,
     target_settings,
 )
+from tests.fixtures.kube import start_kube_cluster
 
 Row = tuple[str, list[float]]
 

@@ -24,10 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from runtimes.harness import Worker, build_go, default_code, start_worker
-
-RUNTIMES = ("python", "node", "golang")
-FILENAMES = {"python": "handler.py", "node": "handler.mjs", "golang": "handler.go"}
+from runtimes.contract import DEFAULT_HANDLER
+from runtimes.registry import driver, names
+from tests.fixtures.wrapper_harness import Worker, build_go, default_code, start_worker
 
 
 def first_response(worker: Worker, started: float, timeout: float = 30.0) -> float:
@@ -89,14 +88,15 @@ def measure(runtime: str, root: Path, starts: int, requests: int) -> str:
     code_dir = root / runtime / "code"
     work = root / runtime / "work"
     code_dir.mkdir(parents=True)
-    (code_dir / FILENAMES[runtime]).write_text(default_code(runtime))
+    code = default_code(runtime)
+    (code_dir / driver(runtime).code_filename(DEFAULT_HANDLER, code)).write_text(code)
     build = ""
-    if runtime == "golang":
+    if driver(runtime).builds:
         started = time.perf_counter()
-        built = build_go(code_dir, work, "handler.handler")
+        built = build_go(code_dir, work, DEFAULT_HANDLER)
         if built.returncode:
             sys.exit(built.stderr)
-        build = f" (go build {time.perf_counter() - started:.2f} s, warm GOCACHE)"
+        build = f" (build {time.perf_counter() - started:.2f} s, warm cache)"
     samples = cold_starts(runtime, code_dir, work, starts)
     cold = statistics.median(wall for wall, _ in samples) * 1000
     cpu = statistics.median(cpu for _, cpu in samples) * 1000
@@ -117,7 +117,7 @@ def main() -> None:
     print("| runtime | cold start  | cold CPU  | warm p50  | warm p99  |")
     print("|---------|-------------|-----------|-----------|-----------|")
     with tempfile.TemporaryDirectory() as tmp:
-        for runtime in RUNTIMES:
+        for runtime in names():
             print(measure(runtime, Path(tmp), args.starts, args.requests), flush=True)
 
 

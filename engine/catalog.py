@@ -1,57 +1,79 @@
-"""The built-in runtime catalog: which runtimes exist, their images and their default code.
+"""The runtime catalog: which runtime versions a function may choose, their images, their run
+commands and their default code — and the one place the engine names the built-in runtimes.
 
-The database copies (`lambda.runtime`, `lambda.default`) are seeded from here by
+The database copies (`lambda.runtime`, `lambda.default`) are seeded from `builtin_catalog` by
 `GET /lambda/setup` and at first start; this module stays the single source of the defaults so
-a new release can refresh default code and images without hand-editing documents.
+a new release can refresh default code and images without hand-editing documents. Everything
+else about a runtime comes from its driver (`runtimes.registry`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime
 
-import runtimes
 from engine.errors import CatalogSourceMissing
-from engine.spec import RuntimeName, RuntimeSpec
-from engine.store.catalog import CatalogRepo, SeedResult
+from runtimes.registry import RuntimeName, driver
 
-RUNTIMES_DIR = Path(runtimes.__file__).parent
-DEFAULT_HANDLER = "handler.handler"
-"""`file.function`: every default code file is `handler.<ext>` exporting `handler`."""
-
-EXTENSIONS: dict[RuntimeName, str] = {"golang": "go", "node": "mjs", "python": "py"}
-RUN_COMMANDS: dict[RuntimeName, str] = {
-    "golang": "/opt/lambdaclone/entrypoint.sh",
-    "node": "node /opt/lambdaclone/runtimes/node/wrapper.mjs",
-    "python": "python /opt/lambdaclone/runtimes/python/wrapper.py",
-}
+BUILTIN_VERSIONS: tuple[tuple[RuntimeName, str], ...] = (
+    (RuntimeName("golang"), "1.22"),
+    (RuntimeName("node"), "20"),
+    (RuntimeName("python"), "3.12"),
+)
+DEFAULT_RUNTIME: tuple[RuntimeName, str] = (RuntimeName("node"), "20")
 
 
 @dataclass(frozen=True)
-class BuiltinRuntime:
+class RuntimeEntry:
+    """One catalog entry: a runtime/version pair and how it runs."""
+
     runtime: RuntimeName
     version: str
+    image: str
+    default_code: str
+    default_handler: str
+    run_command: str
+    disabled: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.runtime}:{self.version}"
 
 
-BUILTIN_RUNTIMES: tuple[BuiltinRuntime, ...] = (
-    BuiltinRuntime("golang", "1.22"),
-    BuiltinRuntime("node", "20"),
-    BuiltinRuntime("python", "3.12"),
-)
-DEFAULT_RUNTIME = BuiltinRuntime("node", "20")
+@dataclass(frozen=True)
+class Catalog:
+    """The enabled entries and the default one (None if it is disabled or missing)."""
+
+    entries: tuple[RuntimeEntry, ...]
+    default: RuntimeEntry | None
 
 
-def image_for(runtime: RuntimeName, version: str, registry: str = "lambdaclone") -> str:
+@dataclass(frozen=True)
+class CatalogRecord:
+    """A stored entry with its dates."""
+
+    entry: RuntimeEntry
+    reg_date: datetime
+    update_date: datetime
+
+
+@dataclass(frozen=True)
+class DefaultChoice:
+    runtime: RuntimeName
+    version: str
+    disabled: bool
+    reg_date: datetime
+    update_date: datetime
+
+
+def image_for(runtime: str, version: str, registry: str = "lambdaclone") -> str:
     return f"{registry}/runtime-{runtime}:{version}"
 
 
-def default_code_path(runtime: RuntimeName, root: Path = RUNTIMES_DIR) -> Path:
-    return root / runtime / "default" / f"handler.{EXTENSIONS[runtime]}"
-
-
-def read_default_code(runtime: RuntimeName, root: Path = RUNTIMES_DIR) -> str:
-    path = default_code_path(runtime, root)
+def read_default_code(runtime: str) -> str:
+    path = driver(runtime).default_code_path
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -60,24 +82,22 @@ def read_default_code(runtime: RuntimeName, root: Path = RUNTIMES_DIR) -> str:
         ) from exc
 
 
-def builtin_catalog(
-    root: Path = RUNTIMES_DIR, registry: str = "lambdaclone"
-) -> tuple[RuntimeSpec, ...]:
-    """The catalog a fresh installation starts with, default code read from the wrappers."""
-    return tuple(
-        RuntimeSpec(
-            runtime=item.runtime,
-            version=item.version,
-            image=image_for(item.runtime, item.version, registry),
-            default_code=read_default_code(item.runtime, root),
-            default_handler=DEFAULT_HANDLER,
-            run_command=RUN_COMMANDS[item.runtime],
-        )
-        for item in BUILTIN_RUNTIMES
+def builtin_catalog(registry: str = "lambdaclone") -> tuple[RuntimeEntry, ...]:
+    """The catalog a fresh installation starts with, default code read from the runtimes."""
+    return tuple(builtin_entry(runtime, version, registry) for runtime, version in BUILTIN_VERSIONS)
+
+
+def builtin_entry(runtime: RuntimeName, version: str, registry: str) -> RuntimeEntry:
+    runtime_driver = driver(runtime)
+    return RuntimeEntry(
+        runtime=runtime,
+        version=version,
+        image=image_for(runtime, version, registry),
+        default_code=read_default_code(runtime),
+        default_handler=runtime_driver.default_handler,
+        run_command=shlex.join(runtime_driver.image_command),
     )
 
 
-async def seed_catalog(repo: CatalogRepo, registry: str = "lambdaclone") -> SeedResult:
-    """Seed (idempotently) the database copies of the built-in catalog and default."""
-    specs = await asyncio.to_thread(builtin_catalog, RUNTIMES_DIR, registry)
-    return await repo.seed(specs, (DEFAULT_RUNTIME.runtime, DEFAULT_RUNTIME.version))
+def find_entry(entries: Sequence[RuntimeEntry], runtime: str, version: str) -> RuntimeEntry | None:
+    return next((e for e in entries if (e.runtime, e.version) == (runtime, version)), None)

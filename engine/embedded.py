@@ -14,16 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import StoreUnavailable
+from engine.net import free_port
 from engine.settings import Settings
 from engine.tools import tool_path
 
 READY_TIMEOUT_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:

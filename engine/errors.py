@@ -134,6 +134,10 @@ class FunctionTimedOut(InvokeError):
     code = "function_timed_out"
 
 
+class ResponseTooLarge(InvokeError):
+    code = "response_too_large"
+
+
 # --- the control plane (added for the /lambda API) -----------------------------------------
 class CodeNotFound(LambdaCloneError):
     """A revision points at code the code store no longer has."""

@@ -1,4 +1,4 @@
-"""What the control plane stores, as frozen values: functions, revisions, operations, catalog.
+"""What the control plane stores, as frozen values: functions, revisions and operations.
 
 These are the engine's view of the MongoDB documents (the store adapter converts both ways) and
 the pure rules for moving a function's status along (`Pending → Deploying → Ready | Failed`,
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from engine.errors import LambdaCloneError
-from engine.spec import FunctionSpec, Limits, RuntimeName, RuntimeSpec
+from engine.spec import FunctionConfig, FunctionSpec
 
 Phase = Literal["Pending", "Deploying", "Ready", "Failed", "Deleting", "Deleted"]
 OperationKind = Literal["create", "update", "delete", "reconcile"]
@@ -62,7 +62,7 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class Status:
+class FunctionStatus:
     """Kubernetes-style status: `generation` counts desired-state changes, `observed_generation`
     is the last one a target finished applying; they differ while work is outstanding."""
 
@@ -75,42 +75,33 @@ class Status:
 
 
 @dataclass(frozen=True)
-class FunctionConfig:
-    """The settings of one revision: everything but the key and the bookkeeping."""
+class SpecRef:
+    """A `FunctionSpec` as the store keeps it: the code by reference (its text lives in the
+    code store), with the spec hash it had."""
 
-    name: str
-    runtime: RuntimeName
-    version: str
-    handler: str
+    config: FunctionConfig
     image: str
+    run_command: str
     code: CodeRef
     spec_hash: str
-    env: tuple[tuple[str, str], ...] = ()
-    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def of(cls, spec: FunctionSpec, code: CodeRef) -> SpecRef:
+        return cls(spec.config, spec.image, spec.run_command, code, spec.spec_hash)
 
     def spec(self, key: str, code: str) -> FunctionSpec:
         """The target's view, given the code text fetched from the code store."""
-        return FunctionSpec(
-            key=key,
-            name=self.name,
-            runtime=self.runtime,
-            version=self.version,
-            handler=self.handler,
-            code=code,
-            image=self.image,
-            env=self.env,
-            limits=self.limits,
-        )
+        return FunctionSpec(key, self.config, code, self.image, self.run_command)
 
 
 @dataclass(frozen=True)
 class FunctionRecord:
     key: str
-    config: FunctionConfig
+    spec: SpecRef
     revision: int
     reg_date: datetime
     update_date: datetime
-    status: Status
+    status: FunctionStatus
     disabled: bool = False
 
 
@@ -120,7 +111,7 @@ class Revision:
 
     key: str
     revision: int
-    config: FunctionConfig
+    spec: SpecRef
     created: datetime
 
 
@@ -152,22 +143,6 @@ class Operation:
         return self.state in LIVE_STATES
 
 
-@dataclass(frozen=True)
-class CatalogEntry:
-    spec: RuntimeSpec
-    reg_date: datetime
-    update_date: datetime
-
-
-@dataclass(frozen=True)
-class DefaultChoice:
-    runtime: RuntimeName
-    version: str
-    disabled: bool
-    reg_date: datetime
-    update_date: datetime
-
-
 # --- status transitions ---------------------------------------------------------------------
 def set_condition(  # noqa: PLR0917 - a condition is these five values
     conditions: tuple[Condition, ...],
@@ -185,8 +160,8 @@ def set_condition(  # noqa: PLR0917 - a condition is these five values
 
 
 def status_queued(
-    status: Status, generation: int, operation_id: str, now: datetime, *, deleting: bool
-) -> Status:
+    status: FunctionStatus, generation: int, operation_id: str, now: datetime, *, deleting: bool
+) -> FunctionStatus:
     """A new generation was written and an operation queued for it."""
     phase: Phase = "Deleting" if deleting else "Pending"
     conditions = set_condition(
@@ -197,13 +172,13 @@ def status_queued(
     )
 
 
-def _outlived(status: Status, operation: Operation) -> bool:
+def _outlived(status: FunctionStatus, operation: Operation) -> bool:
     """Work other than a delete that a delete has overtaken: its start or end must not move
     the function out of Deleting/Deleted (that would let new updates in)."""
     return operation.kind != "delete" and status.phase in GONE_PHASES
 
 
-def status_started(status: Status, operation: Operation, now: datetime) -> Status:
+def status_started(status: FunctionStatus, operation: Operation, now: datetime) -> FunctionStatus:
     if _outlived(status, operation):
         return status
     phase: Phase = "Deleting" if operation.kind == "delete" else "Deploying"
@@ -213,7 +188,7 @@ def status_started(status: Status, operation: Operation, now: datetime) -> Statu
     return replace(status, phase=phase, operation_id=operation.id, conditions=conditions)
 
 
-def status_succeeded(status: Status, operation: Operation, now: datetime) -> Status:
+def status_succeeded(status: FunctionStatus, operation: Operation, now: datetime) -> FunctionStatus:
     """The target finished `operation`; Ready only if no newer generation is waiting."""
     observed = max(status.observed_generation, operation.generation)
     if _outlived(status, operation):
@@ -232,7 +207,9 @@ def status_succeeded(status: Status, operation: Operation, now: datetime) -> Sta
     )
 
 
-def status_failed(status: Status, operation: Operation, error: ErrorInfo, now: datetime) -> Status:
+def status_failed(
+    status: FunctionStatus, operation: Operation, error: ErrorInfo, now: datetime
+) -> FunctionStatus:
     if _outlived(status, operation):
         return status
     conditions = set_condition(
@@ -242,7 +219,7 @@ def status_failed(status: Status, operation: Operation, error: ErrorInfo, now: d
     return replace(status, phase="Failed", last_error=error, conditions=conditions)
 
 
-def needs_retry(status: Status, *, live: bool) -> bool:
+def needs_retry(status: FunctionStatus, *, live: bool) -> bool:
     """An unchanged update retries the deployment when the last one failed or never finished
     and nothing is queued or running that would finish it."""
     unfinished = status.phase == "Failed" or status.observed_generation < status.generation
@@ -251,7 +228,7 @@ def needs_retry(status: Status, *, live: bool) -> bool:
 
 def reconcile_operation(
     record: FunctionRecord, operation_id: str, now: datetime
-) -> tuple[Operation, Status]:
+) -> tuple[Operation, FunctionStatus]:
     """Work that brings the target to the function's current desired state (its revision and
     generation, unchanged): a `delete` for one being deleted, else a `reconcile`."""
     deleting = record.status.phase == "Deleting"

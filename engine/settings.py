@@ -61,9 +61,10 @@ class Settings(BaseSettings):
     # --- local target ---------------------------------------------------------------------
     idle_timeout_s: float = 300.0
     worker_start_timeout_s: float = 10.0
-    prewarm_python: bool = Field(
+    prewarm_workers: bool = Field(
         default=True,
-        description="Keep one pre-started Python worker (wrapper, Flask imported) for cold starts",
+        description="Keep one pre-started worker per runtime that supports it (the interpreter "
+        "started, the wrapper imported) for fast cold starts.",
     )
 
     # --- kubernetes target ----------------------------------------------------------------

@@ -1,69 +1,40 @@
-"""The provider contract: one interface, several backends (local processes, Kubernetes).
+"""The provider contract: one interface, several backends (local processes, Kubernetes), the
+optional capabilities a target may add, and the factory that picks one from the settings.
 
 Provisioning calls block (Pulumi's `up` can take minutes), so they are plain functions that the
 operation runner calls off the event loop; only `upstream`, on the invoke path, is async.
+Requests in flight are counted by the invoke proxy, not by targets (`engine.traffic`): a target
+that needs to know (to stop idle workers) is given the proxy's `TrafficView`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from engine.plan import Plan
-from engine.spec import DEFAULT_CONCURRENCY, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, FunctionSpec
+from engine.settings import Settings
+from engine.spec import DEFAULT_CONCURRENCY, FunctionSpec
+from runtimes.contract import DEFAULT_TIMEOUT_MS
 
 ProgressSink = Callable[[str], None]
 """Receives human-readable progress lines; the runner records them on the operation."""
 
-
-class Activity:
-    """Requests in flight to one upstream, counted by the invoke proxy (one event loop).
-
-    The target reads it (from its supervisor thread) to stop idle workers and to drain a
-    replaced one; plain ints under the GIL, so no lock on the hot path.
-    """
-
-    __slots__ = ("inflight", "last_used")
-
-    def __init__(self) -> None:
-        self.inflight = 0
-        self.last_used = time.monotonic()
+InvokeFailure = Literal["crashed", "timed_out"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Upstream:
-    """Where an invocation of a function is sent, and the limits the proxy enforces there.
-
-    The proxy sends `<path_prefix><path suffix>?<query>` to `host:port`.
-    """
+    """Where an invocation is sent, and the limits the proxy enforces there: the proxy sends
+    `<path_prefix><path suffix>?<query>` to `host:port`. Each worker (or Service) has its own
+    instance, compared by identity, so traffic counts never mix two workers on one port."""
 
     host: str
     port: int
     path_prefix: str = ""
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     concurrency: int = DEFAULT_CONCURRENCY
-    memory_mb: int = DEFAULT_MEMORY_MB
-    activity: Activity = field(default_factory=Activity, compare=False, repr=False)
-
-
-InvokeFailure = Literal["crashed", "timed_out"]
-
-
-@runtime_checkable
-class InvokeFeedback(Protocol):
-    """Optional for targets: told by the proxy when a worker failed a request, so it can react
-    at once (restart a dead or hung worker) instead of at its next poll."""
-
-    def invoke_failed(self, key: str, upstream: Upstream, failure: InvokeFailure) -> None: ...
-
-
-@runtime_checkable
-class LogSource(Protocol):
-    """Optional for targets: recent log lines of a function's workers, oldest first."""
-
-    def logs(self, key: str, limit: int) -> list[dict[str, object]]: ...
 
 
 class Target(Protocol):
@@ -90,3 +61,50 @@ class Target(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class TrafficView(Protocol):
+    """What the invoke proxy knows about the requests it sent to an upstream."""
+
+    def inflight(self, upstream: Upstream) -> int: ...
+
+    def last_used(self, upstream: Upstream) -> float | None:
+        """`time.monotonic()` of the last request's start or end; None if it had none."""
+        ...
+
+
+# --- optional capabilities (checked with isinstance by the proxy and the routes) -----------
+@runtime_checkable
+class InvokeFeedback(Protocol):
+    """Told by the proxy when a worker failed a request, so the target can react at once
+    (restart a dead or hung worker) instead of at its next poll."""
+
+    def invoke_failed(self, key: str, upstream: Upstream, failure: InvokeFailure) -> None: ...
+
+
+@runtime_checkable
+class OverrunFeedback(Protocol):
+    """A request has run past its timeout plus the proxy's grace without an answer: stop what
+    is still running it (restart the worker) and return once it is stopped. Called off the
+    event loop; the request's concurrency place is freed after it returns."""
+
+    def invoke_overran(self, key: str, upstream: Upstream) -> None: ...
+
+
+@runtime_checkable
+class LogSource(Protocol):
+    """Recent log lines of a function's workers, oldest first."""
+
+    def logs(self, key: str, limit: int) -> list[dict[str, object]]: ...
+
+
+def build_target(settings: Settings, traffic: TrafficView) -> Target:
+    """The configured backend; imported lazily so the local default never loads Pulumi and
+    the Kubernetes target never starts local processes."""
+    if settings.target == "kubernetes":
+        from engine.kubernetes.target import KubernetesTarget  # noqa: PLC0415
+
+        return KubernetesTarget(settings)
+    from engine.local.target import LocalTarget  # noqa: PLC0415
+
+    return LocalTarget(settings, traffic)

@@ -2,114 +2,103 @@
 
 Validation runs before anything is written: a rejected request leaves the database untouched.
 Each rejection is an `InvalidInput` with a stable `code` and the offending `field`, so clients
-can react to it without parsing messages.
+can react to it without parsing messages. A request's settings arrive as `Changes`: the flat
+setting names of `FunctionConfig.merged` (`name`, `version`, `memory_mb`, …) that the request
+gave, nothing for what it left out.
 """
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any
 
+from engine.catalog import Catalog, RuntimeEntry, find_entry
 from engine.errors import CodeTooLarge, InvalidInput, UnknownRuntime
-from engine.spec import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MEMORY_MB,
-    DEFAULT_TIMEOUT_MS,
-    FunctionSpec,
-    Limits,
-    RuntimeSpec,
-    normalize_env,
-)
+from engine.spec import Env, FunctionConfig, FunctionSpec, Limits
+from runtimes.registry import RuntimeName, UnknownRuntimeError, driver
+
+Changes = Mapping[str, Any]
 
 # Every pattern is used with `fullmatch`: `$` would also accept a trailing newline.
 NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 NAME_MAX = 63
 HANDLER_FILE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 HANDLER_MAX = 128
-JS_IDENTIFIER_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-GO_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-"""What runtimes/launch.py (and the image's entrypoint.sh) accept as the Go function."""
-GO_KEYWORDS = frozenset(
-    [
-        "break",
-        "case",
-        "chan",
-        "const",
-        "continue",
-        "default",
-        "defer",
-        "else",
-        "fallthrough",
-        "for",
-        "func",
-        "go",
-        "goto",
-        "if",
-        "import",
-        "interface",
-        "map",
-        "package",
-        "range",
-        "return",
-        "select",
-        "struct",
-        "switch",
-        "type",
-        "var",
-    ]
-)
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_")
 ENV_MAX_BYTES = 4 * 1024
-MEMORY_RANGE = (64, 10_240)
-TIMEOUT_RANGE = (1, 900_000)
-CONCURRENCY_RANGE = (1, 1_000)
+LIMIT_RANGES = {"memory_mb": (64, 10_240), "timeout_ms": (1, 900_000), "concurrency": (1, 1_000)}
+RUNTIME_FIELDS = frozenset({"runtime", "version"})
 
 
-@dataclass(frozen=True)
-class FunctionInput:
-    """What a create or update asked for; `None` means "not given" (keep / default)."""
-
-    name: str | None = None
-    code: str | bytes | None = None
-    runtime: str | None = None
-    version: str | None = None
-    handler: str | None = None
-    env: Mapping[str, str] | None = None
-    memory_mb: int | None = None
-    timeout_ms: int | None = None
-    concurrency: int | None = None
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A validated desired state, ready to become a `FunctionSpec` once it has a key."""
-
-    name: str
-    runtime: RuntimeSpec
-    handler: str
-    code: str
-    env: tuple[tuple[str, str], ...]
-    limits: Limits
-
-    def spec(self, key: str) -> FunctionSpec:
-        return FunctionSpec(
-            key=key,
-            name=self.name,
-            runtime=self.runtime.runtime,
-            version=self.runtime.version,
-            handler=self.handler,
-            code=self.code,
-            image=self.runtime.image,
-            env=self.env,
-            limits=self.limits,
-        )
+def validate_create(
+    key: str,
+    changes: Changes,
+    code: str | bytes | None,
+    catalog: Catalog,
+    max_code_bytes: int,
+) -> FunctionSpec:
+    """A complete desired state for a new function, or the first rule it breaks."""
+    if changes.get("name") is None:
+        raise InvalidInput("name is required", field="name", code="missing_field")
+    if code is None:
+        raise InvalidInput("file (the code) is required", field="file", code="missing_field")
+    runtime, version = changes.get("runtime"), changes.get("version")
+    entry = pick_runtime(catalog.entries, catalog.default, runtime, version)
+    base = FunctionConfig("", entry.runtime, entry.version, entry.default_handler)
+    settings = {k: v for k, v in changes.items() if k not in RUNTIME_FIELDS}
+    if not settings.get("handler"):
+        settings.pop("handler", None)
+    config = checked(base.merged(settings))
+    text = check_code(code, max_code_bytes)
+    return FunctionSpec(key, config, text, entry.image, entry.run_command)
 
 
-def check_name(name: str) -> str:
-    if len(name) > NAME_MAX or not NAME_RE.fullmatch(name):
+def validate_update(
+    current: FunctionSpec,
+    changes: Changes,
+    code: str | bytes | None,
+    catalog: Sequence[RuntimeEntry],
+    max_code_bytes: int,
+) -> FunctionSpec:
+    """`current` with the given settings replaced. A runtime change without a handler moves a
+    default handler to the new runtime's default; a custom handler is kept."""
+    entry = _updated_runtime(current, changes, catalog)
+    settings = {k: v for k, v in changes.items() if k not in RUNTIME_FIELDS}
+    if "handler" not in settings:
+        old = find_entry(catalog, current.runtime, current.runtime_version)
+        keep_default = old is not None and current.handler == old.default_handler
+        settings["handler"] = entry.default_handler if keep_default else current.handler
+    base = FunctionConfig(
+        current.name, entry.runtime, entry.version, current.handler, current.env, current.limits
+    )
+    config = checked(base.merged(settings))
+    text = check_code(code, max_code_bytes) if code is not None else current.code
+    return FunctionSpec(current.key, config, text, entry.image, entry.run_command)
+
+
+def _updated_runtime(
+    current: FunctionSpec, changes: Changes, catalog: Sequence[RuntimeEntry]
+) -> RuntimeEntry:
+    runtime = changes.get("runtime", current.runtime)
+    version = changes.get("version", current.runtime_version)
+    if "runtime" in changes and "version" not in changes and runtime != current.runtime:
+        return pick_runtime(catalog, None, runtime, None)
+    return resolve_runtime(catalog, runtime, version)
+
+
+def checked(config: FunctionConfig) -> FunctionConfig:
+    """`config`, once each of its settings passes its rule."""
+    check_name(config.name)
+    check_handler(config.handler, config.runtime)
+    check_env(config.env)
+    check_limits(config.limits)
+    return config
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or len(name) > NAME_MAX or not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"name {name!r} must be a DNS label: at most {NAME_MAX} lowercase letters, digits"
             " or '-', starting and ending with a letter or digit",
@@ -131,106 +120,88 @@ def check_code(code: str | bytes, max_bytes: int) -> str:
         raise InvalidInput("code is not UTF-8 text", field="file", code="invalid_code") from exc
 
 
-def check_handler(handler: str, runtime: str) -> str:
+def check_handler(handler: object, runtime: RuntimeName) -> str:
     """`file.function`, where the function is one the runtime's wrapper can load."""
-    file, _, function = handler.rpartition(".")
-    if len(handler) > HANDLER_MAX or not HANDLER_FILE_RE.fullmatch(file):
+    text = handler if isinstance(handler, str) else ""
+    file, _, function = text.rpartition(".")
+    if len(text) > HANDLER_MAX or not HANDLER_FILE_RE.fullmatch(file):
         raise InvalidInput(
             f"handler {handler!r} must look like 'file.function' (e.g. index.handler)",
             field="handler",
             code="invalid_handler",
         )
-    if not _is_function_name(runtime, function):
+    if not driver(runtime).is_function_name(function):
         raise InvalidInput(
             f"handler {handler!r}: {function!r} is not a function name {runtime} can load",
             field="handler",
             code="invalid_handler",
         )
-    return handler
+    return text
 
 
-def _is_function_name(runtime: str, function: str) -> bool:
-    """python: an identifier that is not a keyword (ASCII, as the file name); node: a JS
-    identifier (`default` is fine, it names a module's default export); golang: an ASCII
-    identifier that is not a keyword, as the build accepts it."""
-    if runtime == "python":
-        return function.isascii() and function.isidentifier() and not keyword.iskeyword(function)
-    if runtime == "node":
-        return JS_IDENTIFIER_RE.fullmatch(function) is not None
-    if runtime == "golang":
-        return GO_IDENTIFIER_RE.fullmatch(function) is not None and function not in GO_KEYWORDS
-    return False
-
-
-def check_env(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    for name, value in env.items():
-        if not ENV_NAME_RE.fullmatch(name):
-            raise InvalidInput(
-                f"environment variable name {name!r} must match [A-Za-z_][A-Za-z0-9_]*",
-                field=f"env.{name}",
-                code="invalid_env",
-            )
-        if name.upper().startswith(RESERVED_ENV_PREFIXES):
-            raise InvalidInput(
-                f"environment variable {name!r} is reserved (AWS_* and LAMBDA_* are the"
-                " platform's)",
-                field=f"env.{name}",
-                code="reserved_env",
-            )
-        if not isinstance(value, str):
-            raise InvalidInput(
-                f"environment variable {name!r} must be a string",
-                field=f"env.{name}",
-                code="invalid_env",
-            )
-        if "\x00" in value:
-            raise InvalidInput(
-                f"environment variable {name!r} contains a NUL character, which no process"
-                " environment can hold",
-                field=f"env.{name}",
-                code="invalid_env",
-            )
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
+def check_env(env: Env) -> Env:
+    for name, value in env:
+        _check_env_var(name, value)
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in env)
     if size > ENV_MAX_BYTES:
         raise InvalidInput(
             f"environment is {size} bytes; the limit is {ENV_MAX_BYTES}",
             field="env",
             code="env_too_large",
         )
-    return normalize_env(dict(env))
+    return env
 
 
-def _in_range(value: int, bounds: tuple[int, int], field: str) -> int:
-    low, high = bounds
-    if isinstance(value, bool) or not low <= value <= high:
+def _check_env_var(name: str, value: str) -> None:
+    if not ENV_NAME_RE.fullmatch(name):
         raise InvalidInput(
-            f"{field} must be between {low} and {high}", field=field, code="invalid_limit"
+            f"environment variable name {name!r} must match [A-Za-z_][A-Za-z0-9_]*",
+            field=f"env.{name}",
+            code="invalid_env",
         )
-    return value
+    if name.upper().startswith(RESERVED_ENV_PREFIXES):
+        raise InvalidInput(
+            f"environment variable {name!r} is reserved (AWS_* and LAMBDA_* are the platform's)",
+            field=f"env.{name}",
+            code="reserved_env",
+        )
+    if "\x00" in value:
+        raise InvalidInput(
+            f"environment variable {name!r} contains a NUL character, which no process"
+            " environment can hold",
+            field=f"env.{name}",
+            code="invalid_env",
+        )
 
 
-def check_limits(memory_mb: int, timeout_ms: int, concurrency: int) -> Limits:
-    return Limits(
-        memory_mb=_in_range(memory_mb, MEMORY_RANGE, "memory_mb"),
-        timeout_ms=_in_range(timeout_ms, TIMEOUT_RANGE, "timeout_ms"),
-        concurrency=_in_range(concurrency, CONCURRENCY_RANGE, "concurrency"),
-    )
+def check_limits(limits: Limits) -> Limits:
+    for name, (low, high) in LIMIT_RANGES.items():
+        value = getattr(limits, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(
+                f"{name} must be between {low} and {high}", field=name, code="invalid_limit"
+            )
+    return limits
 
 
-def resolve_runtime(catalog: Sequence[RuntimeSpec], runtime: str, version: str) -> RuntimeSpec:
+def resolve_runtime(catalog: Sequence[RuntimeEntry], runtime: str, version: str) -> RuntimeEntry:
     """The enabled catalog entry for `runtime`/`version`; disabled counts as unknown."""
-    for entry in catalog:
-        if entry.runtime == runtime and entry.version == version and not entry.disabled:
-            return entry
-    raise UnknownRuntime(runtime, version)
+    entry = find_entry(catalog, runtime, version)
+    if entry is None or entry.disabled:
+        raise UnknownRuntime(runtime, version)
+    try:
+        driver(entry.runtime)
+    except UnknownRuntimeError as exc:  # a catalog entry no installed runtime serves
+        raise UnknownRuntime(runtime, version) from exc
+    return entry
 
 
-def _pick_runtime(
-    catalog: Sequence[RuntimeSpec],
-    default: RuntimeSpec | None,
+def pick_runtime(
+    catalog: Sequence[RuntimeEntry],
+    default: RuntimeEntry | None,
     runtime: str | None,
     version: str | None,
-) -> RuntimeSpec:
+) -> RuntimeEntry:
     """Runtime and version may be omitted (the default) or version alone omitted (the only
     enabled version of that runtime); a version without a runtime is ambiguous."""
     if runtime is None and version is None:
@@ -253,65 +224,3 @@ def _pick_runtime(
             code="missing_field",
         )
     return resolve_runtime(catalog, runtime, version)
-
-
-def validate_create(
-    given: FunctionInput,
-    catalog: Sequence[RuntimeSpec],
-    default: RuntimeSpec | None,
-    max_code_bytes: int,
-) -> Draft:
-    """A complete desired state for a new function, or the first rule it breaks."""
-    if given.name is None:
-        raise InvalidInput("name is required", field="name", code="missing_field")
-    if given.code is None:
-        raise InvalidInput("file (the code) is required", field="file", code="missing_field")
-    entry = _pick_runtime(catalog, default, given.runtime, given.version)
-    return Draft(
-        name=check_name(given.name),
-        runtime=entry,
-        handler=check_handler(given.handler or entry.default_handler, entry.runtime),
-        code=check_code(given.code, max_code_bytes),
-        env=check_env(given.env or {}),
-        limits=check_limits(
-            given.memory_mb if given.memory_mb is not None else DEFAULT_MEMORY_MB,
-            given.timeout_ms if given.timeout_ms is not None else DEFAULT_TIMEOUT_MS,
-            given.concurrency if given.concurrency is not None else DEFAULT_CONCURRENCY,
-        ),
-    )
-
-
-def validate_update(
-    current: FunctionSpec,
-    given: FunctionInput,
-    catalog: Sequence[RuntimeSpec],
-    max_code_bytes: int,
-) -> Draft:
-    """`current` with the given fields replaced. A runtime change without a handler moves a
-    default handler to the new runtime's default; a custom handler is kept."""
-    runtime = given.runtime if given.runtime is not None else current.runtime
-    version = given.version if given.version is not None else current.version
-    if given.runtime is not None and given.version is None and runtime != current.runtime:
-        entry = _pick_runtime(catalog, None, runtime, None)
-    else:
-        entry = resolve_runtime(catalog, runtime, version)
-    old_entry = next(
-        (e for e in catalog if (e.runtime, e.version) == (current.runtime, current.version)), None
-    )
-    handler = given.handler
-    if handler is None:
-        keep_default = old_entry is not None and current.handler == old_entry.default_handler
-        handler = entry.default_handler if keep_default else current.handler
-    limits = current.limits
-    return Draft(
-        name=check_name(given.name) if given.name is not None else current.name,
-        runtime=entry,
-        handler=check_handler(handler, entry.runtime),
-        code=check_code(given.code, max_code_bytes) if given.code is not None else current.code,
-        env=check_env(given.env) if given.env is not None else current.env,
-        limits=check_limits(
-            given.memory_mb if given.memory_mb is not None else limits.memory_mb,
-            given.timeout_ms if given.timeout_ms is not None else limits.timeout_ms,
-            given.concurrency if given.concurrency is not None else limits.concurrency,
-        ),
-    )

@@ -97,7 +97,7 @@ build_kubernetes() {
   ldflags="-s -w -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor \
     -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   cd "$src"
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
     echo "== $cmd"
     go build -trimpath -ldflags "$ldflags" -o "$1/$cmd" "k8s.io/kubernetes/cmd/$cmd"
   done
@@ -135,7 +135,15 @@ ensure_pulumi_kubernetes() {
   need_go pulumi-resource-kubernetes
   build pulumi-kubernetes "$PULUMI_KUBERNETES_VERSION" build_pulumi_kubernetes
 }
-ensure_kubernetes() { need_go kubernetes; build kubernetes "$KUBERNETES_VERSION" build_kubernetes; }
+ensure_kubernetes() {
+  need_go kubernetes
+  # A cache built before the node binaries were added lacks them: build it again.
+  local bin; bin="$(dir_of kubernetes "$KUBERNETES_VERSION")/bin"
+  if is_built kubernetes "$KUBERNETES_VERSION" && [ ! -x "$bin/kubelet" ]; then
+    rm -f "$(done_marker kubernetes "$KUBERNETES_VERSION")"
+  fi
+  build kubernetes "$KUBERNETES_VERSION" build_kubernetes
+}
 ensure_kwok() { need_go kwok; build kwok "$KWOK_VERSION" build_kwok; }
 ensure_ferretdb() { need_go ferretdb; build ferretdb "$FERRETDB_VERSION" build_ferretdb; }
 ensure_etcd() {
@@ -147,6 +155,15 @@ ensure_chromium() {
   apt_install chromium
 }
 
+# More tools, one file each: tools/recipes/<name>.sh defines `ensure_<name>` (and its build
+# function) and appends <name> to EXTRA_TOOLS. Their versions are pinned in versions.env too.
+EXTRA_TOOLS=()
+for recipe in "$here"/recipes/*.sh; do
+  [ -e "$recipe" ] || continue
+  # shellcheck source=/dev/null
+  source "$recipe"
+done
+
 print_env() {
   local dirs=""
   for d in "$CACHE"/*/bin; do [ -d "$d" ] && dirs="$dirs:$d"; done
@@ -156,7 +173,8 @@ print_env() {
 main() {
   if [ "${1:-}" = "--print-env" ]; then print_env; return; fi
   local tools=("$@")
-  [ ${#tools[@]} -gt 0 ] || tools=(ferretdb etcd kwok pulumi pulumi_kubernetes kubernetes chromium)
+  [ ${#tools[@]} -gt 0 ] || tools=(ferretdb etcd kwok pulumi pulumi_kubernetes kubernetes chromium \
+    "${EXTRA_TOOLS[@]}")
   for t in "${tools[@]}"; do "ensure_${t//-/_}"; done
   say "all tools ready in $CACHE"
 }

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.catalog_schemas import DefaultOut, RuntimeList, RuntimeOut, SetupOut
 from api.deps import ReadyPlatformDep, ServiceDep
 from api.routes.docs import error_responses
-from api.schemas import DefaultOut, RuntimeList, RuntimeOut, SetupOut
-from engine.catalog import seed_catalog
+from engine.catalog import BUILTIN_VERSIONS, DEFAULT_RUNTIME
 from engine.errors import UnknownRuntime
-from engine.spec import DEFAULT_CONCURRENCY, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS
+from engine.spec import Limits, to_data
 
 router = APIRouter(prefix="/lambda", tags=["catalog"])
-DEFAULT_LIMITS = {
-    "memory_mb": DEFAULT_MEMORY_MB,
-    "timeout_ms": DEFAULT_TIMEOUT_MS,
-    "concurrency": DEFAULT_CONCURRENCY,
-}
+DEFAULT_LIMITS: dict[str, int] = to_data(Limits())
+BUILTIN = ", ".join(f"{runtime} {version}" for runtime, version in BUILTIN_VERSIONS)
 
 
 @router.get(
@@ -26,7 +23,7 @@ DEFAULT_LIMITS = {
     responses=error_responses(422, 503),
 )
 async def get_default(service: ServiceDep) -> DefaultOut:
-    _, default = await service.catalog()
+    default = (await service.catalog()).default
     if default is None:
         choice = await service.store.catalog.default()
         runtime, version = (choice.runtime, choice.version) if choice else ("", "")
@@ -49,12 +46,12 @@ async def list_runtimes(platform: ReadyPlatformDep) -> RuntimeList:
     "/setup",
     summary="Seed the catalog",
     description="Creates the `lambda.runtime` and `lambda.default` documents of this release "
-    "(golang 1.22, node 20, python 3.12; default node 20). Idempotent: entries are upserted "
+    f"({BUILTIN}; default {' '.join(DEFAULT_RUNTIME)}). Idempotent: entries are upserted "
     "by runtime and version, never duplicated; an operator's `disabled` flag is kept.",
     responses=error_responses(503),
 )
 async def setup(platform: ReadyPlatformDep) -> SetupOut:
-    result = await seed_catalog(platform.store.catalog, platform.settings.image_registry)
+    result = await platform.service.seed_catalog()
     entries = await platform.store.catalog.runtimes(include_disabled=True)
     return SetupOut(
         inserted=result.inserted,

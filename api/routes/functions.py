@@ -61,14 +61,15 @@ async def list_functions(
 )
 async def get_function(
     *,
-    service: ServiceDep,
+    platform: ReadyPlatformDep,
     key: KeyQuery,
     code: Annotated[bool, Query(description="Include the source code.")] = True,
     include_deleted: bool = False,
 ) -> FunctionOut:
+    service = platform.service
     record = await service.get(key, include_deleted=include_deleted)
     source = await service.code_of(record) if code else None
-    return FunctionOut.of(record, service.settings.endpoint_base, source)
+    return FunctionOut.of(record, platform.settings.endpoint_base, source)
 
 
 @router.post(
@@ -96,7 +97,8 @@ async def create_function(
     wait_timeout_s: WaitTimeout = WAIT_TIMEOUT_S,
 ) -> MutationOut:
     body, upload = await read_body(request, CreateBody, platform.settings.max_code_bytes)
-    mutation = await service.create(body.to_input(upload), idempotency_key)
+    code = body.code_given(upload)
+    mutation = await service.create(body.changes(), code, idempotency_key)
     return await answer(platform, mutation, response, wait, wait_timeout_s)
 
 
@@ -128,11 +130,11 @@ async def update_function(
     wait_timeout_s: WaitTimeout = WAIT_TIMEOUT_S,
 ) -> MutationOut | PlanOut:
     body, upload = await read_body(request, UpdateBody, platform.settings.max_code_bytes)
-    given = body.to_input(upload)
+    changes, code = body.changes(), body.code_given(upload)
     if preview:
         response.status_code = 200
-        return PlanOut.of(await service.preview(body.key, given, body.base_revision))
-    mutation = await service.update(body.key, given, body.base_revision)
+        return PlanOut.of(await service.preview(body.key, changes, code, body.base_revision))
+    mutation = await service.update(body.key, changes, code, body.base_revision)
     return await answer(platform, mutation, response, wait, wait_timeout_s)
 
 

@@ -1,62 +1,34 @@
 """Running functions: `ANY /endpoint/{key}[/{path}]` (invoke) and `GET /lambda/logs`.
 
 The invoke routes are raw ASGI endpoints (see api/proxy.py for why); an OpenAPI-only route
-documents them. The router's own lifespan starts and closes the proxy's pooled HTTP session,
-and FastAPI merges it into the app's lifespan when the app includes this router; should the
-lifespan not run (a test transport without it), the session is created on first use.
+documents them. The proxy is the platform's (api/platform.py), started and closed with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query
 from starlette.routing import Route
 
-from api.deps import Platform, PlatformDep
+from api.deps import PlatformDep
 from api.params import KeyQuery
-from api.proxy import InvokeProxy, Receive, Scope, Send
+from api.proxy import Receive, Scope, Send
 from engine.errors import FunctionNotFound, InvalidInput
 from engine.target import LogSource
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-PROXY_STATE = "invoke_proxy"
 MAX_LOG_LINES = 1000
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    proxy = proxy_of(app)
-    await proxy.start()
-    try:
-        yield
-    finally:
-        await proxy.close()
-
-
-def proxy_of(app: Any) -> InvokeProxy:
-    """The app's proxy, created on first use from the platform's settings."""
-    state = app.state
-    proxy: InvokeProxy | None = getattr(state, PROXY_STATE, None)
-    if proxy is None:
-        platform: Platform = state.platform
-        proxy = InvokeProxy(platform.settings.max_payload_bytes)
-        setattr(state, PROXY_STATE, proxy)
-    return proxy
 
 
 class InvokeEndpoint:
     """ASGI endpoint: forwards the request to the function's worker."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = scope["app"]
-        proxy = proxy_of(app)
-        await proxy.handle(scope, receive, send, app.state.platform.target)
+        await scope["app"].state.platform.proxy.handle(scope, receive, send)
 
 
-router = APIRouter(lifespan=lifespan)
+router = APIRouter()
 _endpoint = InvokeEndpoint()
 for _path in ("/endpoint/{key}", "/endpoint/{key}/{path:path}"):
     router.routes.append(Route(_path, _endpoint, methods=METHODS, include_in_schema=False))
@@ -105,7 +77,6 @@ for _method in METHODS:  # one documented operation per method, each with its ow
 
 @router.get("/lambda/logs", tags=["invoke"], summary="Recent log lines of a function")
 def function_logs(
-    request: Request,
     platform: PlatformDep,
     key: KeyQuery,
     limit: Annotated[int, Query(ge=1, le=MAX_LOG_LINES)] = 100,
@@ -117,6 +88,5 @@ def function_logs(
     if not isinstance(target, LogSource):
         raise InvalidInput(f"the {target.name} target does not keep function logs", field="key")
     lines = target.logs(key, limit)
-    proxy = getattr(request.app.state, PROXY_STATE, None)
-    stats = proxy.stats.get(key) if isinstance(proxy, InvokeProxy) else None
+    stats = platform.proxy.stats.get(key)
     return {"key": key, "lines": lines, "stats": stats.to_dict() if stats else None}

@@ -4,7 +4,7 @@ import {
   $, ApiError, api, getDefault, listRuntimes, operationIdOf, renderOperation, runtimeId, showError,
   followOperation,
 } from './api.js';
-import { CodeEditor, languageOf } from './editor.js';
+import { CodeEditor } from './editor.js';
 
 const form = $('#create-form');
 const banner = $('#error');
@@ -42,7 +42,7 @@ function selected() {
 function applyRuntime({ keepCode }) {
   const entry = selected();
   if (!entry) return;
-  editor.setLanguage(languageOf(entry.runtime));
+  editor.setLanguage(entry.editor || ''); // the runtime's own editor mode (GET /lambda/runtimes)
   $('#handler-hint').textContent = entry.default_handler ? `Handler: ${entry.default_handler}.` : '';
   if (!keepCode) {
     editor.value = entry.default_code || '';

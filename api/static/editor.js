@@ -63,11 +63,6 @@ export function highlight(code, lang) {
   return out + escapeHtml(code.slice(last));
 }
 
-/** The highlighter's language for a catalog runtime name. */
-export function languageOf(runtime) {
-  return { golang: 'go', go: 'go', node: 'javascript', javascript: 'javascript', python: 'python' }[runtime] || '';
-}
-
 /**
  * Turns `<div class="editor">` holding a `<textarea>` into a highlighting editor.
  * Tab inserts four spaces (Escape, then Tab, moves focus out as usual); Enter keeps the indent.

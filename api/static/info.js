@@ -5,7 +5,7 @@ import {
   $, ApiError, STEADY_PHASES, api, deleteFunction, el, followOperation, formatDate, getFunction,
   listRuntimes, operationIdOf, phaseBadge, phaseOf, renderOperation, runtimeId, showError,
 } from './api.js';
-import { CodeEditor, languageOf } from './editor.js';
+import { CodeEditor } from './editor.js';
 
 const key = new URLSearchParams(window.location.search).get('key') || '';
 const banner = $('#error');
@@ -52,7 +52,7 @@ function fillEditForm(fn, code) {
   const id = runtimeId(fn);
   if (!catalog.has(id)) $('#runtime').append(new Option(`${fn.runtime} ${fn.version}`, id));
   $('#runtime').value = id;
-  editor.setLanguage(languageOf(fn.runtime));
+  editor.setLanguage(catalog.get(id)?.editor || '');
   editor.value = code;
   $('#edit-note').textContent = `Editing revision ${fn.revision}.`;
   hidePreview();
@@ -395,7 +395,7 @@ $('#edit-form').addEventListener('submit', preview);
 $('#edit-form').addEventListener('input', hidePreview); // a preview only stands for what it showed
 $('#runtime').addEventListener('change', () => {
   const entry = catalog.get($('#runtime').value);
-  if (entry) editor.setLanguage(languageOf(entry.runtime));
+  if (entry) editor.setLanguage(entry.editor || '');
 });
 $('#revert').addEventListener('click', () => { clearFieldErrors(); fillEditForm(state.base, state.code); });
 $('#confirm').addEventListener('click', confirmChange);

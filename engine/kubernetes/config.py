@@ -15,7 +15,7 @@ from typing import Literal
 from engine.settings import Settings
 
 CodeStore = Literal["configmap", "s3"]
-PROGRAM_VERSION = "1"
+PROGRAM_VERSION = "2"
 """Bump when the program's resources change shape, so unchanged specs are applied again."""
 
 BASE_OUTPUTS = {
@@ -33,7 +33,6 @@ BASE_OUTPUTS = {
 class ClusterConfig:
     namespace: str
     code_store: CodeStore
-    image_registry: str
     ingress_class: str
     ingress_group: str
     kubeconfig: str | None = None
@@ -74,7 +73,6 @@ def from_settings(settings: Settings) -> ClusterConfig:
     return ClusterConfig(
         namespace=settings.namespace,
         code_store=settings.k8s_code_store,
-        image_registry=settings.image_registry,
         ingress_class=settings.ingress_class,
         ingress_group=settings.ingress_group,
         kubeconfig=kubeconfig.read_text() if kubeconfig else None,

@@ -6,12 +6,16 @@ characters), a label value, a Pulumi stack name and a directory name, so it is c
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 
-from engine.errors import InvalidInput
+from engine.formats import code_object_key as object_key_of
+from engine.formats import endpoint_path
+from engine.keys import check_key, nameable
 from engine.spec import FunctionSpec
-from runtimes.launch import code_filename as launch_filename
+from runtimes.contract import HEALTH_PATH
+from runtimes.registry import driver
+
+__all__ = ["HEALTH_PATH", "check_key", "endpoint_path"]
 
 PROJECT = "lambdaclone-functions"
 """The Pulumi project every function stack belongs to."""
@@ -26,26 +30,10 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "lambdaclone"
 CODE_HASH_ANNOTATION = "lambdaclone.dev/code-sha256"
 
-ENDPOINT_PREFIX = "/endpoint/"
-HEALTH_PATH = "/__lambdaclone/health"
 CODE_DIR = "/var/task"
 TMP_DIR = "/tmp"  # noqa: S108 - the pod's own emptyDir, not the host's /tmp
 CONTAINER_PORT = 8080
 SERVICE_PORT = 80
-
-_MAX_KEY = 63 - len(NAME_PREFIX)
-_KEY_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-
-
-def check_key(key: str) -> str:
-    """The key itself, if it can name Kubernetes objects, a stack and a directory."""
-    if len(key) > _MAX_KEY or not _KEY_RE.match(key):
-        raise InvalidInput(
-            f"function key {key!r} cannot name Kubernetes objects "
-            f"(lowercase letters, digits and '-', at most {_MAX_KEY} characters)",
-            field="key",
-        )
-    return key
 
 
 def object_name(key: str) -> str:
@@ -62,7 +50,7 @@ def key_of_stack(name: str) -> str | None:
     if not name.startswith(STACK_PREFIX):
         return None
     key = name.removeprefix(STACK_PREFIX)
-    return key if _KEY_RE.match(key) and len(key) <= _MAX_KEY else None
+    return key if nameable(key) else None
 
 
 def selector_labels(key: str) -> dict[str, str]:
@@ -74,17 +62,13 @@ def labels(key: str) -> dict[str, str]:
     return {**selector_labels(key), MANAGED_BY_LABEL: MANAGED_BY_VALUE}
 
 
-def endpoint_path(key: str) -> str:
-    return ENDPOINT_PREFIX + check_key(key)
-
-
 def service_host(key: str, namespace: str) -> str:
     return f"{object_name(key)}.{namespace}.svc.cluster.local"
 
 
 def code_filename(spec: FunctionSpec) -> str:
     """The file the wrapper loads: the handler's module with the runtime's extension."""
-    return launch_filename(spec.runtime, spec.handler, spec.code)
+    return driver(spec.runtime).code_filename(spec.handler, spec.code)
 
 
 def code_extension(spec: FunctionSpec) -> str:
@@ -92,5 +76,5 @@ def code_extension(spec: FunctionSpec) -> str:
 
 
 def code_object_key(spec: FunctionSpec) -> str:
-    """The S3 key of the code artifact: `functions/<key>/<sha256>.<ext>`."""
-    return f"functions/{check_key(spec.key)}/{spec.code_sha256}.{code_extension(spec)}"
+    """The S3 key of the code artifact (the same the control plane's S3 code store uses)."""
+    return object_key_of(spec.key, spec.code_sha256, code_extension(spec))

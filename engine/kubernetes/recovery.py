@@ -21,7 +21,7 @@ from engine.kubernetes import names
 from engine.kubernetes.actions import apply_stack, destroy_stack
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.journal import read_intent
-from engine.kubernetes.locks import stack_locks
+from engine.kubernetes.lockfiles import stack_locks
 from engine.kubernetes.stacks import StackService, pulumi_failure
 from engine.target import ProgressSink
 

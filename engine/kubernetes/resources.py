@@ -6,19 +6,18 @@ them without Pulumi. Nothing here does I/O.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import image_for
 from engine.kubernetes import names
 from engine.kubernetes.config import ClusterConfig
 from engine.spec import FunctionSpec
-from runtimes.launch import worker_env
+from runtimes.contract import worker_env
 
 Manifest = dict[str, Any]
 
-LAMBDA_VERSION = "$LATEST"
 CPU_MILLI_PER_MB = 1000 / 1769
 """Lambda's rule: CPU grows with memory, one vCPU at 1,769 MB."""
 MIN_CPU_MILLI = 50
@@ -156,10 +155,12 @@ def container_security() -> Manifest:
 
 
 def function_container(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
+    """The runtime's image and run command, exactly as the function's catalog entry had them
+    when its revision was written (so a catalog change rolls the pods on the next update)."""
     probe = {"httpGet": {"path": names.HEALTH_PATH, "port": "http"}, "timeoutSeconds": 2}
-    return {
+    container: Manifest = {
         "name": "function",
-        "image": image_for(spec.runtime, spec.version, cfg.image_registry),
+        "image": spec.image,
         "ports": [{"name": "http", "containerPort": names.CONTAINER_PORT, "protocol": "TCP"}],
         "env": container_env(spec),
         "resources": resources(spec),
@@ -172,6 +173,9 @@ def function_container(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
         "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 6},
     }
+    if spec.run_command:
+        container["command"] = shlex.split(spec.run_command)
+    return container
 
 
 def fetch_container(cfg: ClusterConfig, art: Artifact) -> Manifest:
@@ -198,20 +202,20 @@ def fetch_container(cfg: ClusterConfig, art: Artifact) -> Manifest:
 
 
 def container_env(spec: FunctionSpec) -> list[Manifest]:
-    """The wrapper contract over the spec's own variables (which cannot override it)."""
+    """The wrapper contract over the spec's own variables (which cannot override it). No
+    bytecode cache prefix: the images ship their wrappers precompiled, which a prefix would
+    make Python ignore (recompiling Flask at every cold start)."""
     env = worker_env(
         port=names.CONTAINER_PORT,
         code_dir=Path(names.CODE_DIR),
         handler=spec.handler,
         function_name=spec.name,
         function_key=spec.key,
-        version=LAMBDA_VERSION,
         memory_mb=spec.limits.memory_mb,
         timeout_ms=spec.limits.timeout_ms,
         host="0.0.0.0",
         path_prefix=names.endpoint_path(spec.key),
-        user_env={"HOME": names.TMP_DIR, **spec.env_dict},
-        pycache_dir=Path(names.TMP_DIR, "pycache"),
+        user_env={"HOME": names.TMP_DIR, **spec.env.as_dict()},
     )
     return [{"name": name, "value": value} for name, value in env.items()]
 

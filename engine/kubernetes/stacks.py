@@ -12,10 +12,8 @@ import importlib.metadata
 import shutil
 import subprocess
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +23,7 @@ from semver import VersionInfo
 from engine.errors import StackLocked, TargetError, ToolMissing
 from engine.kubernetes import names
 from engine.kubernetes.layout import PulumiLayout
+from engine.locks import ThreadKeyLocks
 from engine.settings import Settings
 from engine.tools import tool_env, tool_path
 
@@ -35,36 +34,13 @@ APPLIED_HASH = f"{names.PROJECT}:appliedHash"
 MAX_ERROR_LINES = 4
 
 
-class KeyLocks:
-    """One lock per key, created on demand and dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._users: Counter[str] = Counter()
-
-    @contextmanager
-    def hold(self, key: str) -> Iterator[None]:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-            self._users[key] += 1
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                self._users[key] -= 1
-                if self._users[key] == 0:
-                    del self._users[key], self._locks[key]
-
-
 class StackService:
     def __init__(self, settings: Settings, max_workers: int | None = None) -> None:
         self.settings = settings
         self.layout = PulumiLayout.from_settings(settings)
         workers = max_workers or settings.max_concurrent_operations
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lc-pulumi")
-        self._locks = KeyLocks()
+        self._locks = ThreadKeyLocks()
         self._command: auto.PulumiCommand | None = None
         self._command_lock = threading.Lock()
         self._admin_lock = threading.Lock()

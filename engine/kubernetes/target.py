@@ -14,7 +14,7 @@ from pulumi import automation as auto
 from engine.errors import FunctionNotReady
 from engine.kubernetes import names
 from engine.kubernetes.actions import apply_stack, destroy_stack, preview_stack
-from engine.kubernetes.base import cluster_config
+from engine.kubernetes.base_stack import cluster_config
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.recovery import recover
 from engine.kubernetes.stacks import StackService, pulumi_failure
@@ -90,7 +90,6 @@ class KubernetesTarget:
             path_prefix=names.endpoint_path(key),
             timeout_ms=int(str(outputs["timeoutMs"])),
             concurrency=int(str(outputs["concurrency"])),
-            memory_mb=int(str(outputs["memoryMb"])),
         )
 
     def _outputs(self, key: str) -> dict[str, object]:

@@ -1,9 +1,10 @@
-"""Materialise a revision's code on disk and compile Go workers (cached by digest).
+"""Materialise a deployment's code on disk and run its runtime's build (cached by digest).
 
-A revision directory is written to a temporary sibling and renamed into place, so a crash never
-leaves a half-written revision. A Go binary is built once per digest (code, handler and the
-wrapper's source) into `go-cache/<digest>/` and shared by every revision and function that has
-the same code; concurrent builds of one digest wait for each other (a per-digest file lock).
+A deployment directory is written to a temporary sibling and renamed into place, so a crash
+never leaves a half-written one. A build (`RuntimeDriver.build`: the Go compile today) runs
+once per digest — the runtime, the code, the handler and the runtime's own build inputs — into
+`artifacts/<digest>/`, shared by every deployment and function with the same digest;
+concurrent builds of one digest wait for each other (a per-digest file lock).
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from engine.errors import TargetError, ToolMissing
+from engine.errors import TargetError
 from engine.local.layout import Layout
 from engine.spec import FunctionSpec
-from runtimes import launch
+from runtimes.driver import BuildPlan, BuildRequest, PlannedFile, Toolchain
+from runtimes.registry import driver
 
-GO_BUILD_TIMEOUT_S = 600.0
+BUILD_TIMEOUT_S = 600.0
 BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+LOCKS = ".locks"
 
 
 def base_env() -> dict[str, str]:
@@ -33,19 +36,20 @@ def base_env() -> dict[str, str]:
 
 
 def materialise(layout: Layout, spec: FunctionSpec) -> tuple[Path, str]:
-    """Write the revision's code file; returns (revision dir, code file name). Idempotent."""
-    filename = launch.code_filename(spec.runtime, spec.handler, spec.code)
-    rev_dir = layout.revision_dir(spec.key, spec.spec_hash)
-    target = rev_dir / filename
+    """Write the deployment's code file; returns (its directory, the file name). Idempotent."""
+    filename = driver(spec.runtime).code_filename(spec.handler, spec.code)
+    code_dir = layout.deployment_dir(spec.key, spec.spec_hash)
+    target = code_dir / filename
     if _has_text(target, spec.code):
-        return rev_dir, filename
-    tmp = rev_dir.with_name(f".{rev_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
+        return code_dir, filename
+    tmp = code_dir.with_name(f".{code_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.mkdir(parents=True)
+    (tmp / filename).parent.mkdir(parents=True, exist_ok=True)
     (tmp / filename).write_text(spec.code, encoding="utf-8")
-    if rev_dir.exists():
-        shutil.rmtree(rev_dir)
-    tmp.replace(rev_dir)
-    return rev_dir, filename
+    if code_dir.exists():
+        shutil.rmtree(code_dir)
+    tmp.replace(code_dir)
+    return code_dir, filename
 
 
 def _has_text(path: Path, text: str) -> bool:
@@ -55,47 +59,32 @@ def _has_text(path: Path, text: str) -> bool:
         return False
 
 
-def go_digest(spec: FunctionSpec) -> str:
-    """The key of `spec`'s compiled worker: its code, its handler and the wrapper's source."""
-    return _digest(spec, _wrapper_sha256())
-
-
-def go_digests(specs: Iterable[FunctionSpec]) -> set[str]:
-    """`go_digest` of every golang spec among `specs` (the wrapper is hashed once)."""
-    wrapper = _wrapper_sha256()
-    return {_digest(spec, wrapper) for spec in specs if spec.runtime == "golang"}
-
-
-def _wrapper_sha256() -> str:
-    return hashlib.sha256(launch.GO_WRAPPER.read_bytes()).hexdigest()
-
-
-def _digest(spec: FunctionSpec, wrapper_sha256: str) -> str:
-    parts = (spec.code_sha256, spec.handler, wrapper_sha256)
+def artifact_digest(spec: FunctionSpec) -> str | None:
+    """The key of `spec`'s build output; None when its runtime builds nothing."""
+    runtime = driver(spec.runtime)
+    if not runtime.builds:
+        return None
+    inputs = [hashlib.sha256(path.read_bytes()).hexdigest() for path in runtime.build_inputs()]
+    parts = (spec.runtime, spec.code_sha256, spec.handler, *inputs)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def go_executable() -> str:
-    found = shutil.which("go") or next(
-        (p for p in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go") if Path(p).exists()), None
-    )
-    if found is None:
-        raise ToolMissing("the golang runtime needs the `go` command on PATH")
-    return found
-
-
-def ensure_go_binary(layout: Layout, spec: FunctionSpec, code_dir: Path) -> Path:
-    """The build directory holding the compiled worker for `spec`, building it if needed."""
-    digest = go_digest(spec)
-    build_dir = layout.go_binary_dir(digest)
-    if launch.go_binary(build_dir).exists():
-        return build_dir
-    locks = layout.go_cache / ".locks"
+def ensure_artifact(
+    layout: Layout, spec: FunctionSpec, code_dir: Path, toolchain: Toolchain
+) -> Path | None:
+    """The directory holding `spec`'s build output, building it if needed (None: no build)."""
+    digest = artifact_digest(spec)
+    if digest is None:
+        return None
+    out_dir = layout.artifact_dir(digest)
+    if out_dir.is_dir():
+        return out_dir
+    locks = layout.artifacts / LOCKS
     locks.mkdir(parents=True, exist_ok=True)
     with _file_lock(locks / digest):
-        if not launch.go_binary(build_dir).exists():
-            _build(layout, spec, code_dir, build_dir)
-    return build_dir
+        if not out_dir.is_dir():
+            _build(layout, spec, code_dir, out_dir, toolchain)
+    return out_dir
 
 
 @contextlib.contextmanager
@@ -109,29 +98,37 @@ def _file_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # the lock file stays: unlinking it would let two builders both "lock"
 
 
-def _build(layout: Layout, spec: FunctionSpec, code_dir: Path, build_dir: Path) -> None:
-    work = layout.go_cache / f".build-{uuid.uuid4().hex[:12]}"
-    out_dir = work / "out"
-    plan = launch.go_build_plan(
-        code_dir,
-        launch.go_binary(out_dir),
-        src_dir=work / "src",
-        gocache=layout.gocache,
+def _build(
+    layout: Layout, spec: FunctionSpec, code_dir: Path, out_dir: Path, toolchain: Toolchain
+) -> None:
+    work = layout.artifacts / f".build-{uuid.uuid4().hex[:12]}"
+    staged = work / "out"
+    request = BuildRequest(
+        code_dir=code_dir,
+        out_dir=staged,
+        work_dir=work,
+        cache_dir=layout.build_cache(spec.runtime),
         handler=spec.handler,
-        go=go_executable(),
+        toolchain=toolchain,
     )
+    plan = driver(spec.runtime).build(request)
+    if plan is None:
+        return
     try:
-        _write_files(plan.files)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _run_build(plan.argv, plan.cwd, {**base_env(), **plan.env})
-        if build_dir.exists():
-            shutil.rmtree(build_dir)
-        out_dir.replace(build_dir)
+        run_plan(plan, staged)
+        staged.replace(out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _write_files(files: tuple[launch.PlannedFile, ...]) -> None:
+def run_plan(plan: BuildPlan, out_dir: Path) -> None:
+    """Place the plan's files and run its command; a failure is the runtime's own message."""
+    _write_files(plan.files)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _run(plan.argv, plan.cwd, {**base_env(), **plan.env})
+
+
+def _write_files(files: tuple[PlannedFile, ...]) -> None:
     for planned in files:
         planned.dest.parent.mkdir(parents=True, exist_ok=True)
         if planned.source is not None:
@@ -140,7 +137,7 @@ def _write_files(files: tuple[launch.PlannedFile, ...]) -> None:
             planned.dest.write_text(planned.content or "", encoding="utf-8")
 
 
-def _run_build(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str]) -> None:
+def _run(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str]) -> None:
     try:
         result = subprocess.run(
             argv,
@@ -148,13 +145,11 @@ def _run_build(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str]) -> None
             env=dict(env),
             capture_output=True,
             text=True,
-            timeout=GO_BUILD_TIMEOUT_S,
+            timeout=BUILD_TIMEOUT_S,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise TargetError(f"go build took longer than {GO_BUILD_TIMEOUT_S:g}s") from exc
+        raise TargetError(f"the build took longer than {BUILD_TIMEOUT_S:g}s") from exc
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()[-4000:]
-        raise TargetError(
-            f"the Go code does not compile:\n{output}", detail={"build_output": output}
-        )
+        raise TargetError(f"the code does not build:\n{output}", detail={"build_output": output})

@@ -3,34 +3,33 @@
 ```
 <data_dir>/local/
   functions/<key>/
-    active.json            the revision that takes traffic (survives control-plane restarts)
+    active.json            the deployment that takes traffic (survives control-plane restarts)
     pids/<pid>.json        one per running worker, for recovery after a control-plane crash
     logs/worker.log        captured stdout/stderr (+ platform events), JSON lines, rotated (.1)
-    rev-<spec_hash[:12]>/  one directory per revision: the code file (+ a built binary link)
-  spares/<pid>.json        the pre-started Python worker, for recovery
-  pycache/                 bytecode of the wrappers and Flask (PYTHONPYCACHEPREFIX)
-  go-cache/<sha256>/       compiled Go binaries, one per code (and wrapper) digest, shared
-  gocache/                 GOCACHE for those builds
+    spec-<spec_hash[:12]>/ one directory per deployed spec: the code file(s)
+  spares/<pid>.json        pre-started workers, for recovery
+  pycache/                 bytecode of the wrappers (PYTHONPYCACHEPREFIX)
+  artifacts/<digest>/      what a runtime's build produced (the Go binary), shared by digest
+  build-cache/<runtime>/   the toolchains' own caches (GOCACHE)
 ```
+
+A *deployment* is one spec materialised here (`spec-<hash>`); a function's *revision* is the
+store's numbered history, which the local target never sees.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REVISION_HASH_CHARS = 12
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+from engine.keys import check_key
+
+DEPLOYMENT_HASH_CHARS = 12
+DEPLOYMENT_PREFIX = "spec-"
 
 
-def is_safe_key(key: str) -> bool:
-    """Keys become directory names: only URL-safe characters, never `..` or a slash."""
-    return bool(_SAFE_KEY.match(key))
-
-
-def revision_name(spec_hash: str) -> str:
-    return f"rev-{spec_hash[:REVISION_HASH_CHARS]}"
+def deployment_name(spec_hash: str) -> str:
+    return f"{DEPLOYMENT_PREFIX}{spec_hash[:DEPLOYMENT_HASH_CHARS]}"
 
 
 @dataclass(frozen=True)
@@ -49,36 +48,34 @@ class Layout:
 
     @property
     def spares(self) -> Path:
-        """Pid files of pre-started Python workers (see engine/local/spares.py)."""
+        """Pid files of pre-started workers (see engine/local/spares.py)."""
         return self.root / "spares"
 
     @property
-    def go_cache(self) -> Path:
-        return self.root / "go-cache"
+    def pycache(self) -> Path:
+        return self.root / "pycache"
 
     @property
-    def gocache(self) -> Path:
-        return self.root / "gocache"
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
 
-    def go_binary_dir(self, digest: str) -> Path:
-        return self.go_cache / digest
+    def artifact_dir(self, digest: str) -> Path:
+        return self.artifacts / digest
+
+    def build_cache(self, runtime: str) -> Path:
+        return self.root / "build-cache" / runtime
 
     def function_dir(self, key: str) -> Path:
-        if not is_safe_key(key):
-            raise ValueError(f"unsafe function key {key!r}")
-        return self.functions / key
+        return self.functions / check_key(key)
 
-    def revision_dir(self, key: str, spec_hash: str) -> Path:
-        return self.function_dir(key) / revision_name(spec_hash)
+    def deployment_dir(self, key: str, spec_hash: str) -> Path:
+        return self.function_dir(key) / deployment_name(spec_hash)
 
     def active_file(self, key: str) -> Path:
         return self.function_dir(key) / "active.json"
 
     def pid_dir(self, key: str) -> Path:
         return self.function_dir(key) / "pids"
-
-    def pid_file(self, key: str, pid: int) -> Path:
-        return self.pid_dir(key) / f"{pid}.json"
 
     def log_file(self, key: str) -> Path:
         return self.function_dir(key) / "logs" / "worker.log"

@@ -1,9 +1,9 @@
 """What applying a spec does on the local target, as a `Plan` (pure: no disk, no processes).
 
 Resources of a function on the local target:
-- `code`        the revision's code file under `functions/<key>/rev-<hash>/`;
-- `binary`      (golang only) the compiled wrapper + handler, shared by code digest;
-- `worker`      the supervised process serving the revision. Any change of the spec starts a
+- `code`        the deployment's code file under `functions/<key>/spec-<hash>/`;
+- `binary`      (runtimes that build, like golang) the build output, shared by digest;
+- `worker`      the supervised process serving the deployment. Any change of the spec starts a
                 new worker beside the old one and switches traffic once it is healthy, so a
                 change is a `replace` (create-before-delete), never an in-place update.
 """
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from engine.plan import ChangeOp, FieldChange, Plan, ResourceChange, diff_specs
 from engine.spec import FunctionSpec
+from runtimes.registry import driver
 
 CODE_TYPE = "local:code"
-BINARY_TYPE = "local:go-binary"
+BINARY_TYPE = "local:build"
 WORKER_TYPE = "local:worker"
 
 
@@ -38,7 +39,7 @@ def resources(
         )
 
     changes = [change("code", CODE_TYPE, _pick(fields, "code_sha256", "runtime"), "update")]
-    if desired.runtime == "golang":
+    if driver(desired.runtime).builds:
         binary = _pick(fields, "code_sha256", "runtime", "version", "handler")
         changes.append(change("binary", BINARY_TYPE, binary, "replace"))
     changes.append(change("worker", WORKER_TYPE, fields, "replace"))

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import IO
 
 from engine.local.logbook import LogBook
+from runtimes.contract import HEALTH_PATH
 
-HEALTH_PATH = "/__lambdaclone/health"
 TAIL_LINES = 40
 READ_BATCH_PAUSE_S = 0.005
 MAX_PENDING_BYTES = 64 * 1024
@@ -44,11 +44,11 @@ class StartFailedError(Exception):
 
 
 @dataclass(eq=False)
-class Worker:
-    """One running worker process of one revision of a function."""
+class WorkerProcess:
+    """One running worker process of one deployment of a function."""
 
     key: str
-    revision: str
+    deployment: str
     host: str
     port: int
     popen: subprocess.Popen[bytes]
@@ -69,19 +69,12 @@ class Worker:
         return "\n".join(self.tail)
 
 
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class Launch:
     """Everything needed to start one worker."""
 
     key: str
-    revision: str
+    deployment: str
     host: str
     port: int
     argv: tuple[str, ...]
@@ -94,9 +87,9 @@ class Launch:
 def spawn(
     launch: Launch,
     logbook: LogBook,
-    on_exit: Callable[[Worker], None],
+    on_exit: Callable[[WorkerProcess], None],
     spare: subprocess.Popen[bytes] | None = None,
-) -> Worker:
+) -> WorkerProcess:
     """Start the worker (or hand a pre-started spare its configuration); reader threads copy
     its output to `logbook`; `on_exit` runs once it has exited."""
     if spare is not None:
@@ -113,7 +106,7 @@ def spawn(
             close_fds=True,
         )
     pid_file = launch.pid_dir / f"{popen.pid}.json"
-    worker = Worker(launch.key, launch.revision, launch.host, launch.port, popen, pid_file)
+    worker = WorkerProcess(launch.key, launch.deployment, launch.host, launch.port, popen, pid_file)
     write_pid_file(worker)
     for name, stream in (("stdout", popen.stdout), ("stderr", popen.stderr)):
         assert stream is not None
@@ -137,7 +130,7 @@ def _configure_spare(spare: subprocess.Popen[bytes], launch: Launch) -> subproce
     return spare
 
 
-def _copy_lines(stream: IO[bytes], name: str, worker: Worker, logbook: LogBook) -> None:
+def _copy_lines(stream: IO[bytes], name: str, worker: WorkerProcess, logbook: LogBook) -> None:
     """Copy whole lines to the log, in batches: one read, one lock and one file write per
     wake-up, then a short pause so a busy worker's START/END/REPORT lines arrive together
     (fewer wake-ups competing with the event loop for the GIL)."""
@@ -160,7 +153,7 @@ def _copy_lines(stream: IO[bytes], name: str, worker: Worker, logbook: LogBook) 
         logbook.write_many(name, [text])
 
 
-def _wait_exit(worker: Worker, on_exit: Callable[[Worker], None]) -> None:
+def _wait_exit(worker: WorkerProcess, on_exit: Callable[[WorkerProcess], None]) -> None:
     worker.popen.wait()
     for reader in worker.readers:
         reader.join(timeout=1.0)
@@ -168,7 +161,7 @@ def _wait_exit(worker: Worker, on_exit: Callable[[Worker], None]) -> None:
     on_exit(worker)
 
 
-def wait_healthy(worker: Worker, timeout_s: float) -> None:
+def wait_healthy(worker: WorkerProcess, timeout_s: float) -> None:
     """Poll the health endpoint until 200; raise `StartFailedError` on exit or timeout."""
     deadline = time.monotonic() + timeout_s
     delay = _POLL_FIRST_S
@@ -203,7 +196,7 @@ def _load_error(status: int, body: str) -> str:
         return f"health check answered {status}: {body[:500]}"
 
 
-def _out(worker: Worker) -> str:
+def _out(worker: WorkerProcess) -> str:
     for reader in worker.readers:
         if worker.popen.poll() is not None:
             reader.join(timeout=0.5)
@@ -233,7 +226,7 @@ def _read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-def terminate(worker: Worker, reason: str, grace_s: float = 2.0) -> None:
+def terminate(worker: WorkerProcess, reason: str, grace_s: float = 2.0) -> None:
     """SIGTERM the worker's process group, SIGKILL it after `grace_s`; waits for the exit."""
     if not worker.stop_reason:
         worker.stop_reason = reason
@@ -246,7 +239,7 @@ def terminate(worker: Worker, reason: str, grace_s: float = 2.0) -> None:
     _signal_group(worker.pid, signal.SIGKILL)  # anything the worker left in its group
 
 
-def kill_now(worker: Worker, reason: str) -> None:
+def kill_now(worker: WorkerProcess, reason: str) -> None:
     if not worker.stop_reason:
         worker.stop_reason = reason
     _signal_group(worker.pid, signal.SIGKILL)
@@ -278,16 +271,16 @@ def process_start_ticks(pid: int) -> int | None:
     return int(fields[19])
 
 
-def write_pid_file(worker: Worker) -> None:
-    write_pid_record(worker.pid_file, worker.pid, worker.port, worker.revision)
+def write_pid_file(worker: WorkerProcess) -> None:
+    write_pid_record(worker.pid_file, worker.pid, worker.port, worker.deployment)
 
 
-def write_pid_record(path: Path, pid: int, port: int, revision: str) -> None:
+def write_pid_record(path: Path, pid: int, port: int, deployment: str) -> None:
     record = {
         "pid": pid,
         "start_ticks": process_start_ticks(pid),
         "port": port,
-        "revision": revision,
+        "deployment": deployment,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record))

@@ -1,10 +1,10 @@
-"""Pre-started Python workers ("spares") that take the interpreter start and the imports off a
-Python cold start: one idle spare waits, a start takes it and a new one is started behind it.
+"""Pre-started workers ("spares") for runtimes whose driver supports it (`Prewarm`): they take
+the interpreter start and the wrapper's imports off a cold start. One idle spare waits per
+runtime; a start takes it and a new one is started behind it.
 
 A spare is a direct child (a `Popen`), so once handed its configuration it is supervised like
 any spawned worker. It is only used when nothing in the function's environment matters to the
-interpreter at start-up (no `PYTHON*`, `LD_*`, `LC_*`, `LANG` or `HOME`); otherwise the worker
-is spawned. `TZ` is fine: the spare calls `time.tzset()` after installing the environment.
+interpreter at start-up (`Prewarm.can_configure`); otherwise the worker is spawned.
 Spares have pid files under `<data_dir>/local/spares/` so recovery can kill orphans.
 """
 
@@ -16,31 +16,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.local import process
-from engine.local.build import base_env
-
-PREWARM_SCRIPT = Path(__file__).with_name("prewarm.py")
-_INTERPRETER_ENV_PREFIXES = ("PYTHON", "LD_", "LC_")
-# Read once at interpreter start: the locale (stdio encoding) and the user site directory.
-_INTERPRETER_ENV_NAMES = frozenset({"LANG", "HOME"})
-
-
-def can_use_spare(user_env: Mapping[str, str]) -> bool:
-    return not any(
-        name.startswith(_INTERPRETER_ENV_PREFIXES) or name in _INTERPRETER_ENV_NAMES
-        for name in user_env
-    )
+from runtimes.driver import Prewarm
 
 
 class SparePool:
     """At most one idle spare; thread-safe."""
 
-    def __init__(self, python: str, wrapper: Path, pycache: Path, pid_dir: Path) -> None:
-        self._argv = (python, str(PREWARM_SCRIPT), str(wrapper))
-        self._env = {
-            **base_env(),
-            "PYTHONPYCACHEPREFIX": str(pycache),
-            "PYTHONDONTWRITEBYTECODE": "",
-        }
+    def __init__(
+        self, prewarm: Prewarm, argv: list[str], env: Mapping[str, str], pid_dir: Path
+    ) -> None:
+        self.prewarm = prewarm
+        self._argv = tuple(prewarm.argv(argv))
+        self._env = dict(env)
         self._pid_dir = pid_dir
         self._spare: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -81,7 +68,7 @@ class SparePool:
             start_new_session=True,
             close_fds=True,
         )
-        process.write_pid_record(self._pid_file(spare.pid), spare.pid, port=0, revision="spare")
+        process.write_pid_record(self._pid_file(spare.pid), spare.pid, port=0, deployment="spare")
         with self._lock:
             if self._spare is None and not self._closed:
                 self._spare = spare

@@ -39,31 +39,31 @@ class BackoffPolicy:
 
 
 @dataclass(frozen=True)
-class Status:
+class WorkerHealth:
     state: WorkerState = "stopped"
     failures: int = 0
     retry_at: float = 0.0
     ready_since: float = 0.0
     last_exit: str = ""
 
-    def starting(self) -> Status:
+    def starting(self) -> WorkerHealth:
         return replace(self, state="starting")
 
-    def ready(self, now: float) -> Status:
+    def ready(self, now: float) -> WorkerHealth:
         return replace(self, state="ready", ready_since=now)
 
-    def failed(self, now: float, reason: str, policy: BackoffPolicy) -> Status:
+    def failed(self, now: float, reason: str, policy: BackoffPolicy) -> WorkerHealth:
         """The worker exited, was killed, or never became healthy: schedule a restart."""
         stable = self.state == "ready" and now - self.ready_since >= policy.stable_after_s
         failures = 1 if stable else self.failures + 1
-        return Status(
+        return WorkerHealth(
             state="backoff",
             failures=failures,
             retry_at=now + policy.delay(failures),
             last_exit=reason,
         )
 
-    def stopped(self, reason: str) -> Status:
+    def stopped(self, reason: str) -> WorkerHealth:
         """Scaled to zero on purpose; the failure count is kept for the next start."""
         return replace(self, state="stopped", last_exit=reason)
 
@@ -96,9 +96,9 @@ DRAIN_MIN_S = 0.1
 DRAIN_MARGIN_S = 0.5
 
 
-def wait_for_restart(status: Status, now: float, max_wait_s: float) -> float | None:
+def wait_for_restart(health: WorkerHealth, now: float, max_wait_s: float) -> float | None:
     """How long a request should wait for a restart in backoff; None = answer 'not ready'."""
-    if status.state != "backoff":
+    if health.state != "backoff":
         return 0.0
-    remaining = max(0.0, status.retry_at - now)
+    remaining = max(0.0, health.retry_at - now)
     return remaining if remaining <= max_wait_s else None

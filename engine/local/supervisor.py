@@ -18,14 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from engine.errors import FunctionCrashed, FunctionNotFound, FunctionNotReady
+from engine.formats import endpoint_path
 from engine.local import process
-from engine.local.active import ActiveRevision
-from engine.local.process import Launch, StartFailedError, Worker
+from engine.local.active import ActiveDeployment
+from engine.local.process import Launch, StartFailedError, WorkerProcess
 from engine.local.slot import Slot
 from engine.local.spares import SparePool
 from engine.local.supervision import BackoffPolicy, drained, is_idle, wait_for_restart
+from engine.net import free_port
 from engine.settings import Settings
-from engine.target import Activity, InvokeFailure, Upstream
+from engine.target import InvokeFailure, TrafficView, Upstream
 
 TICK_S = 0.2
 HOST = "127.0.0.1"
@@ -34,7 +36,7 @@ PROBE_AFTER_FAILURE_S = 1.0
 OVERRUN_EXIT_WAIT_S = 2.0
 MIB = 1024 * 1024
 
-Launcher = Callable[[ActiveRevision, int], Launch]
+Launcher = Callable[[ActiveDeployment, int], Launch]
 
 
 class Supervisor:
@@ -42,11 +44,13 @@ class Supervisor:
         self,
         settings: Settings,
         launcher: Launcher,
+        traffic: TrafficView,
         policy: BackoffPolicy | None = None,
-        spares: SparePool | None = None,
+        spares: dict[str, SparePool] | None = None,
     ) -> None:
         self.settings = settings
-        self.spares = spares
+        self.traffic = traffic
+        self.spares = spares or {}
         self.slots: dict[str, Slot] = {}
         self.ready: dict[str, Upstream] = {}
         self._launcher = launcher
@@ -57,16 +61,17 @@ class Supervisor:
         self._thread_lock = threading.Lock()
 
     # --- starting ------------------------------------------------------------------------
-    def start_worker(self, slot: Slot, active: ActiveRevision) -> tuple[Worker, Upstream]:
+    def start_worker(self, slot: Slot, active: ActiveDeployment) -> tuple[WorkerProcess, Upstream]:
         """Spawn a worker for `active` and wait until it is healthy (raises `StartFailedError`)."""
         if self._stopping.is_set():
             raise StartFailedError("the local target is shutting down", "")
         self._ensure_thread()
         started = time.monotonic()
         for attempt in (1, 2):
-            port = process.free_port(HOST)
+            port = free_port(HOST)
             launch = self._launcher(active, port)
-            spare = self.spares.take() if launch.use_spare and self.spares else None
+            pool = self.spares.get(active.spec.runtime) if launch.use_spare else None
+            spare = pool.take() if pool is not None else None
             worker = process.spawn(launch, slot.logbook, partial(self._on_exit, slot), spare)
             try:
                 process.wait_healthy(worker, self.settings.worker_start_timeout_s)
@@ -82,29 +87,28 @@ class Supervisor:
         how = " (pre-started)" if spare is not None else ""
         slot.logbook.write(
             "platform",
-            f"worker pid {worker.pid}{how} ({worker.revision}) healthy on port {port} "
+            f"worker pid {worker.pid}{how} ({worker.deployment}) healthy on port {port} "
             f"in {elapsed_ms:.0f} ms",
         )
         limits = active.spec.limits
         upstream = Upstream(
             HOST,
             port,
-            path_prefix=f"/endpoint/{active.spec.key}",
+            path_prefix=endpoint_path(active.spec.key),
             timeout_ms=limits.timeout_ms,
             concurrency=limits.concurrency,
-            memory_mb=limits.memory_mb,
-            activity=Activity(),
         )
         return worker, upstream
 
-    def install(self, slot: Slot, worker: Worker, upstream: Upstream, reason: str) -> None:
+    def install(self, slot: Slot, worker: WorkerProcess, upstream: Upstream, reason: str) -> None:
         """Put a healthy worker in traffic; the one it replaces drains (caller holds the lock)."""
         now = time.monotonic()
-        old = slot.detach(now, reason)
+        old = slot.detach(now, reason, self.traffic)
         if old is not None:
             slot.draining.append(old)
         slot.worker, slot.upstream = worker, upstream
-        slot.status = slot.status.ready(now)
+        slot.last_used = max(slot.last_used, now)
+        slot.health = slot.health.ready(now)
         self.ready[slot.key] = upstream
 
     def ensure_ready(self, key: str) -> Upstream:
@@ -121,7 +125,7 @@ class Supervisor:
             try:
                 worker, upstream = self.start_worker(slot, slot.active)
             except StartFailedError as exc:
-                slot.status = slot.status.failed(time.monotonic(), exc.message, self._policy)
+                slot.health = slot.health.failed(time.monotonic(), exc.message, self._policy)
                 raise FunctionCrashed(
                     f"the function failed to start: {exc.message}",
                     detail={"output": exc.output[-4000:]},
@@ -130,13 +134,13 @@ class Supervisor:
             return upstream
 
     def _wait_backoff(self, slot: Slot) -> None:
-        wait = wait_for_restart(slot.status, time.monotonic(), MAX_WAIT_FOR_RESTART_S)
+        wait = wait_for_restart(slot.health, time.monotonic(), MAX_WAIT_FOR_RESTART_S)
         if wait is None:
-            retry = max(1, round(slot.status.retry_at - time.monotonic()))
+            retry = max(1, round(slot.health.retry_at - time.monotonic()))
             raise FunctionNotReady(
-                f"the function's worker failed ({slot.status.last_exit}); "
+                f"the function's worker failed ({slot.health.last_exit}); "
                 f"it is restarted in {retry}s",
-                detail={"retry_after_s": retry, "reason": slot.status.last_exit},
+                detail={"retry_after_s": retry, "reason": slot.health.last_exit},
             )
         if wait > 0:
             time.sleep(wait)
@@ -149,18 +153,18 @@ class Supervisor:
             slot.logbook.write("platform", f"restart failed: {exc.message}")
 
     # --- stopping ------------------------------------------------------------------------
-    def stop_slot(self, slot: Slot, reason: str) -> list[Worker]:
+    def stop_slot(self, slot: Slot, reason: str) -> list[WorkerProcess]:
         """Take every worker of `slot` out of traffic; returns them for `terminate_all`."""
         with slot.lock:
-            drain = slot.detach(time.monotonic(), reason)
+            drain = slot.detach(time.monotonic(), reason, self.traffic)
             workers = [d.worker for d in slot.draining] + ([drain.worker] if drain else [])
             slot.draining.clear()
             if self.ready.get(slot.key) is not None:
                 del self.ready[slot.key]
-            slot.status = slot.status.stopped(reason)
+            slot.health = slot.health.stopped(reason)
         return workers
 
-    def terminate_all(self, workers: list[Worker], reason: str) -> None:
+    def terminate_all(self, workers: list[WorkerProcess], reason: str) -> None:
         futures = [self.pool.submit(process.terminate, w, reason) for w in workers]
         for future in futures:
             future.result()
@@ -168,19 +172,19 @@ class Supervisor:
             for reader in worker.readers:
                 reader.join(timeout=1.0)
 
-    def _on_exit(self, slot: Slot, worker: Worker) -> None:
+    def _on_exit(self, slot: Slot, worker: WorkerProcess) -> None:
         """Waiter thread: a worker exited. Unplanned exits of the serving worker → backoff."""
         with slot.lock:
             slot.draining = [d for d in slot.draining if d.worker is not worker]
             if slot.worker is not worker or slot.deleted:
                 return
             now = time.monotonic()
-            slot.detach(now, "exited")
+            slot.detach(now, "exited", self.traffic)
             if self.ready.get(slot.key) is not None:
                 del self.ready[slot.key]
             reason = worker.stop_reason or describe_exit(worker.popen.returncode)
-            slot.status = slot.status.failed(now, reason, self._policy)
-            delay = slot.status.retry_at - now
+            slot.health = slot.health.failed(now, reason, self._policy)
+            delay = slot.health.retry_at - now
             slot.logbook.write(
                 "platform", f"worker pid {worker.pid} {reason}; restarting in {delay:.1f}s"
             )
@@ -211,7 +215,9 @@ class Supervisor:
         with contextlib.suppress(subprocess.TimeoutExpired):
             worker.popen.wait(timeout=OVERRUN_EXIT_WAIT_S)
 
-    def _check_after_failure(self, slot: Slot, worker: Worker, failure: InvokeFailure) -> None:
+    def _check_after_failure(
+        self, slot: Slot, worker: WorkerProcess, failure: InvokeFailure
+    ) -> None:
         """A request crashed or timed out: if the worker no longer answers health, replace it."""
         if not worker.alive():
             return  # the waiter thread handles the exit
@@ -253,23 +259,23 @@ class Supervisor:
 
     def _check_idle(self, slot: Slot, now: float) -> None:
         upstream = slot.upstream
-        if upstream is None or slot.status.state != "ready":
+        if upstream is None or slot.health.state != "ready":
             return
-        activity = upstream.activity
         idle_s = self.settings.idle_timeout_s
-        if is_idle(now, activity.last_used, activity.inflight, idle_s, upstream.timeout_ms):
+        inflight = self.traffic.inflight(upstream)
+        if is_idle(now, slot.recent_use(self.traffic), inflight, idle_s, upstream.timeout_ms):
             if self.ready.get(slot.key) is upstream:
                 del self.ready[slot.key]
-            drain = slot.detach(now, "idle")
+            drain = slot.detach(now, "idle", self.traffic)
             if drain is not None:
                 slot.draining.append(drain)
-            slot.status = slot.status.stopped("idle")
+            slot.health = slot.health.stopped("idle")
             slot.logbook.write("platform", f"scaled to zero after {idle_s:g}s idle")
 
     def _check_memory(self, slot: Slot) -> None:
-        if slot.worker is None or slot.upstream is None:
+        if slot.worker is None or slot.memory_mb is None:
             return
-        limit = slot.upstream.memory_mb * MIB
+        limit = slot.memory_mb * MIB
         rss = process.rss_bytes(slot.worker.pid)
         if rss is not None and rss > limit and not slot.worker.stop_reason:
             reason = f"killed: memory limit exceeded ({rss // MIB} MB > {limit // MIB} MB)"
@@ -280,20 +286,20 @@ class Supervisor:
         done = [
             d
             for d in slot.draining
-            if drained(now, d.detached_at, d.activity.inflight, d.timeout_ms)
+            if drained(now, d.detached_at, self.traffic.inflight(d.upstream), d.upstream.timeout_ms)
         ]
         for drain in done:
             slot.draining.remove(drain)
             self.pool.submit(process.terminate, drain.worker, drain.reason)
 
     def _check_backoff(self, slot: Slot, now: float) -> None:
-        status = slot.status
-        if status.state != "backoff" or now < status.retry_at:
+        health = slot.health
+        if health.state != "backoff" or now < health.retry_at:
             return
-        if now - slot.recent_use() >= self.settings.idle_timeout_s:
-            slot.status = status.stopped(f"not restarted while idle ({status.last_exit})")
+        if now - slot.recent_use(self.traffic) >= self.settings.idle_timeout_s:
+            slot.health = health.stopped(f"not restarted while idle ({health.last_exit})")
             return
-        slot.status = status.starting()
+        slot.health = health.starting()
         self.pool.submit(self._restart, slot)
 
     def close(self) -> None:
@@ -303,13 +309,13 @@ class Supervisor:
         self.pool.shutdown(wait=True, cancel_futures=True)
         for worker in self._stop_all(reason):  # started by a task that was already running
             process.terminate(worker, reason)
-        if self.spares is not None:
-            self.spares.close()
+        for pool in self.spares.values():
+            pool.close()
         for slot in self.slots.values():
             slot.logbook.close()
 
-    def _stop_all(self, reason: str) -> list[Worker]:
-        workers: list[Worker] = []
+    def _stop_all(self, reason: str) -> list[WorkerProcess]:
+        workers: list[WorkerProcess] = []
         for slot in list(self.slots.values()):
             workers += self.stop_slot(slot, reason)
         return workers

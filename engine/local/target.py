@@ -1,8 +1,10 @@
 """The local target: each function runs as a supervised worker process on a loopback port.
 
-`apply` writes the revision's code, builds it (Go), starts a worker beside the current one and
-switches traffic only once the new one is healthy; `upstream` is the invoke hot path (a dict
-lookup when warm, a cold start off the event loop when scaled to zero). See docs/local-target.md.
+`apply` writes the deployment's code, runs its runtime's build (if any), starts a worker beside
+the current one and switches traffic only once the new one is healthy; `upstream` is the invoke
+hot path (a dict lookup when warm, a cold start off the event loop when scaled to zero). Nothing
+here names a runtime: each one's driver says how it builds and launches. See
+docs/local-target.md.
 """
 
 from __future__ import annotations
@@ -10,27 +12,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import sys
 from functools import partial
 from pathlib import Path
 
-from engine.errors import FunctionNotFound, InvalidInput, TargetError, ToolMissing
+from engine.errors import FunctionNotFound, TargetError
+from engine.formats import endpoint_path
+from engine.keys import check_key
 from engine.local import active as active_file
-from engine.local import build, preview, process
-from engine.local.active import ActiveRevision, CorruptActiveRecordError
-from engine.local.binaries import GoBinaries
-from engine.local.interpreters import Interpreters
-from engine.local.layout import Layout, is_safe_key, revision_name
+from engine.local import build, preview
+from engine.local.active import ActiveDeployment
+from engine.local.artifacts import Artifacts
+from engine.local.disk_state import DiskState
+from engine.local.layout import Layout, deployment_name
 from engine.local.logbook import LogBook
-from engine.local.process import Launch, StartFailedError, Worker
+from engine.local.process import Launch, StartFailedError, WorkerProcess
 from engine.local.slot import Slot
-from engine.local.spares import SparePool, can_use_spare
+from engine.local.spares import SparePool
 from engine.local.supervisor import HOST, Supervisor
+from engine.local.toolchains import Toolchains
 from engine.plan import Plan
 from engine.settings import Settings
 from engine.spec import FunctionSpec
-from engine.target import InvokeFailure, ProgressSink, Upstream
-from runtimes import launch
+from engine.target import InvokeFailure, ProgressSink, TrafficView, Upstream
+from runtimes.contract import bytecode_env, worker_env
+from runtimes.registry import driver, drivers
 
 log = logging.getLogger(__name__)
 
@@ -38,41 +43,33 @@ log = logging.getLogger(__name__)
 class LocalTarget:
     name = "local"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, traffic: TrafficView) -> None:
         self.settings = settings
         self.layout = Layout.under(settings.data_dir)
-        spares = (
-            SparePool(
-                sys.executable,
-                launch.PYTHON_WRAPPER,
-                pycache=self.layout.root / "pycache",
-                pid_dir=self.layout.spares,
-            )
-            if settings.prewarm_python
-            else None
-        )
-        self._sup = Supervisor(settings, self._launch, spares=spares)
-        self._binaries = GoBinaries(self.layout, self._active_specs)
-        self._interpreters = Interpreters()
+        self.toolchains = Toolchains()
+        self.traffic = traffic
+        self._sup = Supervisor(settings, self._launch, traffic, spares=self._spare_pools())
+        self._artifacts = Artifacts(self.layout, self._active_specs)
+        self._disk = DiskState(self.layout, self._sup)
         self._starting: dict[str, asyncio.Future[Upstream]] = {}
-        self._load_active()
+        self._disk.load_active()
 
     # --- the Target protocol -------------------------------------------------------------
     def preview(self, current: FunctionSpec | None, desired: FunctionSpec) -> Plan:
         return preview.plan(current, desired)
 
     def apply(self, spec: FunctionSpec, progress: ProgressSink) -> None:
-        _check_key(spec.key)
+        check_key(spec.key)
         slot = self._locked_slot(spec.key)
         try:
-            with self._binaries.pinned(spec):
+            with self._artifacts.pinned(spec):
                 self._apply(slot, spec, progress)
         finally:
             slot.op_lock.release()
-            self._prune_binaries(progress)  # an update may leave the previous binary unused
+            self._prune_artifacts(progress)  # an update may leave the previous one unused
 
     def destroy(self, key: str, progress: ProgressSink) -> None:
-        _check_key(key)
+        check_key(key)
         slot = self._sup.slots.get(key)
         if slot is not None:
             with slot.op_lock:
@@ -85,14 +82,14 @@ class LocalTarget:
                 if workers:
                     progress(f"stopped {len(workers)} worker(s)")
         function_dir = self.layout.function_dir(key)
-        for outcome in self._kill_orphans(key, keep=set()):
+        for outcome in self._disk.kill_orphans(key, keep_live=False):
             progress(outcome)
         if function_dir.exists():
             shutil.rmtree(function_dir)
             progress(f"removed {function_dir}")
         elif slot is None:
             progress("nothing to remove")
-        self._prune_binaries(progress)
+        self._prune_artifacts(progress)
 
     async def upstream(self, key: str) -> Upstream:
         ready = self._sup.ready.get(key)
@@ -101,38 +98,23 @@ class LocalTarget:
         return await self._cold_start(key)
 
     def recover(self, progress: ProgressSink) -> None:
-        self._load_active()
-        for function_dir in sorted(self._function_dirs()):
-            if not function_dir.is_dir() or not is_safe_key(function_dir.name):
-                continue
-            key = function_dir.name
-            for outcome in self._kill_orphans(key, keep=self._live_pids(key)):
+        self._disk.load_active()
+        for key in self._disk.function_keys():
+            for outcome in self._disk.kill_orphans(key, keep_live=True):
                 progress(f"{key}: {outcome}")
-            for removed in self._prune_revisions(key):
+            for removed in self._disk.prune_deployments(key):
                 progress(f"{key}: removed unused {removed}")
-        for leftover in self.layout.go_cache.glob(".build-*"):
+        for leftover in self.layout.artifacts.glob(".build-*"):
             shutil.rmtree(leftover, ignore_errors=True)
-        self._prune_binaries(progress)
-        self._kill_orphan_spares(progress)
-
-    def _kill_orphan_spares(self, progress: ProgressSink) -> None:
-        spares = self._sup.spares
-        own = spares.pid() if spares is not None else None
-        for pid_file in sorted(self.layout.spares.glob("*.json")):
-            if pid_file.stem != str(own):
-                progress(f"spare: {process.kill_orphan(pid_file)}")
-        if spares is not None and any(
-            slot.active is not None and slot.active.spec.runtime == "python"
-            for slot in self._sup.slots.values()
-        ):
-            spares.fill()
+        self._prune_artifacts(progress)
+        self._disk.kill_orphan_spares(progress)
 
     def close(self) -> None:
         self._sup.close()
 
     # --- extras: logs, status, proxy feedback --------------------------------------------
     def logs(self, key: str, limit: int) -> list[dict[str, object]]:
-        _check_key(key)
+        check_key(key)
         slot = self._sup.slots.get(key)
         if slot is not None:
             book = slot.logbook
@@ -146,32 +128,28 @@ class LocalTarget:
         slot = self._sup.slots.get(key)
         if slot is None or slot.active is None:
             raise FunctionNotFound(key)
-        interpreter = self._interpreter(slot.active.spec.runtime)
+        interpreter = self.toolchains.describe(slot.active.spec.runtime)
         with slot.lock:
-            worker, st = slot.worker, slot.status
+            worker, health = slot.worker, slot.health
             return {
-                "state": st.state,
-                "revision": revision_name(slot.active.spec.spec_hash),
+                "state": health.state,
+                "deployment": deployment_name(slot.active.spec.spec_hash),
                 "pid": worker.pid if worker else None,
                 "port": worker.port if worker else None,
-                "failures": st.failures,
-                "last_exit": st.last_exit,
+                "failures": health.failures,
+                "last_exit": health.last_exit,
                 "interpreter": interpreter,
             }
 
     def runtime_versions(self) -> dict[str, str]:
-        """The versions that really run functions here — the machine's python (the control
-        plane's own), node and go, not the catalog's: `{"python": "3.11.7", ...}`."""
-        return self._interpreters.all()
-
-    def _interpreter(self, runtime: str) -> str:
-        return f"{runtime} {self._interpreters.version(runtime)}"
+        """The versions that really run functions here: `{"python": "3.11.7", ...}`."""
+        return self.toolchains.all()
 
     def invoke_failed(self, key: str, upstream: Upstream, failure: InvokeFailure) -> None:
         self._sup.invoke_failed(key, upstream, failure)
 
     def invoke_overran(self, key: str, upstream: Upstream) -> None:
-        """The proxy's `OverrunFeedback`: a request ran past timeout + grace; restart its worker."""
+        """A request ran past timeout + grace: restart its worker."""
         self._sup.invoke_overran(key, upstream)
 
     # --- apply ---------------------------------------------------------------------------
@@ -190,76 +168,77 @@ class LocalTarget:
     def _apply(self, slot: Slot, spec: FunctionSpec, progress: ProgressSink) -> None:
         current = slot.active
         if current is not None and current.spec == spec:
-            progress(f"unchanged: {revision_name(spec.spec_hash)} is already active")
+            progress(f"unchanged: {deployment_name(spec.spec_hash)} is already active")
             return
         new, worker, upstream = self._prepare(slot, spec, progress)
         with slot.lock:
             active_file.save(self.layout.active_file(spec.key), new)
             slot.active = new
-            self._sup.install(slot, worker, upstream, f"replaced by {worker.revision}")
-        progress(f"traffic switched to {worker.revision} (pid {worker.pid}, port {upstream.port})")
-        self._prune_revisions(spec.key)
+            self._sup.install(slot, worker, upstream, f"replaced by {worker.deployment}")
+        progress(
+            f"traffic switched to {worker.deployment} (pid {worker.pid}, port {upstream.port})"
+        )
+        self._disk.prune_deployments(spec.key)
 
     def _prepare(
         self, slot: Slot, spec: FunctionSpec, progress: ProgressSink
-    ) -> tuple[ActiveRevision, Worker, Upstream]:
+    ) -> tuple[ActiveDeployment, WorkerProcess, Upstream]:
         """Code on disk, built, a healthy worker started; a failure leaves no trace."""
-        rev = revision_name(spec.spec_hash)
+        name = deployment_name(spec.spec_hash)
         try:
-            rev_dir, filename = build.materialise(self.layout, spec)
-            progress(f"wrote {filename} to {rev_dir}")
-            new = ActiveRevision(spec, filename)
-            if spec.runtime == "golang":
-                progress("compiling the Go worker (cached by code digest)")
-                build_dir = build.ensure_go_binary(self.layout, spec, rev_dir)
-                progress(f"Go worker binary ready in {build_dir}")
-            progress(f"starting a worker for {rev} ({self._interpreter(spec.runtime)})")
+            code_dir, filename = build.materialise(self.layout, spec)
+            progress(f"wrote {filename} to {code_dir}")
+            new = ActiveDeployment(spec, filename)
+            if driver(spec.runtime).builds:
+                progress(f"building the {spec.runtime} worker (cached by code digest)")
+                out = self._artifact(spec, code_dir)
+                progress(f"{spec.runtime} build ready in {out}")
+            progress(f"starting a worker for {name} ({self.toolchains.describe(spec.runtime)})")
             worker, upstream = self._sup.start_worker(slot, new)
         except StartFailedError as exc:
-            self._prune_revisions(spec.key)
+            self._disk.prune_deployments(spec.key)
             raise TargetError(
-                f"{rev} did not become healthy: {exc.message}\n{exc.output[-4000:]}".rstrip(),
-                detail={"revision": rev, "output": exc.output[-4000:]},
+                f"{name} did not become healthy: {exc.message}\n{exc.output[-4000:]}".rstrip(),
+                detail={"deployment": name, "output": exc.output[-4000:]},
             ) from exc
         except TargetError:
-            self._prune_revisions(spec.key)
+            self._disk.prune_deployments(spec.key)
             raise
         return new, worker, upstream
 
-    def _launch(self, active: ActiveRevision, port: int) -> Launch:
+    def _artifact(self, spec: FunctionSpec, code_dir: Path) -> Path | None:
+        toolchain = self.toolchains.get(spec.runtime)
+        return build.ensure_artifact(self.layout, spec, code_dir, toolchain)
+
+    def _launch(self, active: ActiveDeployment, port: int) -> Launch:
         spec = active.spec
-        rev_dir = self.layout.revision_dir(spec.key, spec.spec_hash)
-        build_dir = (
-            build.ensure_go_binary(self.layout, spec, rev_dir) if spec.runtime == "golang" else None
-        )
-        node = _node() if spec.runtime == "node" else "node"
-        argv = launch.worker_command(
-            spec.runtime, code_dir=rev_dir, build_dir=build_dir, python=sys.executable, node=node
-        )
-        env = launch.worker_env(
+        runtime = driver(spec.runtime)
+        code_dir = self.layout.deployment_dir(spec.key, spec.spec_hash)
+        argv = runtime.launch(self.toolchains.get(spec.runtime), self._artifact(spec, code_dir))
+        env = worker_env(
             port=port,
-            code_dir=rev_dir,
+            code_dir=code_dir,
             handler=spec.handler,
             function_name=spec.name,
             function_key=spec.key,
-            version=revision_name(spec.spec_hash),
             memory_mb=spec.limits.memory_mb,
             timeout_ms=spec.limits.timeout_ms,
             host=HOST,
-            path_prefix=f"/endpoint/{spec.key}",
-            user_env=spec.env_dict,
-            pycache_dir=self.layout.root / "pycache",
+            path_prefix=endpoint_path(spec.key),
+            user_env=spec.env.as_dict(),
+            pycache_dir=self.layout.pycache,
         )
+        prewarm = runtime.prewarm
         return Launch(
             key=spec.key,
-            revision=revision_name(spec.spec_hash),
+            deployment=deployment_name(spec.spec_hash),
             host=HOST,
             port=port,
             argv=tuple(argv),
             env={**build.base_env(), **env},
-            cwd=rev_dir,
+            cwd=code_dir,
             pid_dir=self.layout.pid_dir(spec.key),
-            use_spare=spec.runtime == "python" and can_use_spare(spec.env_dict),
+            use_spare=prewarm is not None and prewarm.can_configure(spec.env.as_dict()),
         )
 
     # --- cold start ----------------------------------------------------------------------
@@ -279,78 +258,24 @@ class LocalTarget:
         if not future.cancelled():
             future.exception()  # retrieved: waiters may all have gone
 
-    # --- disk state ----------------------------------------------------------------------
-    def _function_dirs(self) -> list[Path]:
-        functions = self.layout.functions
-        return list(functions.iterdir()) if functions.exists() else []
-
-    def _load_active(self) -> None:
-        for function_dir in sorted(self._function_dirs()):
-            key = function_dir.name
-            if not is_safe_key(key) or key in self._sup.slots:
+    # --- pre-started workers -------------------------------------------------------------
+    def _spare_pools(self) -> dict[str, SparePool]:
+        """One pool per runtime whose driver can pre-start workers (when toolchain is here)."""
+        if not self.settings.prewarm_workers:
+            return {}
+        pools: dict[str, SparePool] = {}
+        env = {**build.base_env(), **bytecode_env(self.layout.pycache)}
+        for name, runtime in drivers().items():
+            if runtime.prewarm is None or not self.toolchains.available(name):
                 continue
-            try:
-                record = active_file.load(self.layout.active_file(key))
-            except CorruptActiveRecordError as exc:
-                log.warning("ignoring the local state of %s: %s", key, exc)
-                continue
-            if record is not None:
-                slot = Slot(key, LogBook(self.layout.log_file(key)), active=record)
-                self._sup.slots.setdefault(key, slot)
+            argv = runtime.launch(self.toolchains.get(name), None)
+            pools[name] = SparePool(runtime.prewarm, argv, env, self.layout.spares)
+        return pools
 
     def _active_specs(self) -> list[FunctionSpec]:
-        """The deployed spec of every function (read by the Go binary reference count)."""
+        """The deployed spec of every function (read by the artifact reference count)."""
         return [s.active.spec for s in list(self._sup.slots.values()) if s.active is not None]
 
-    def _prune_binaries(self, progress: ProgressSink) -> None:
-        for digest in self._binaries.prune():
-            progress(f"removed the unused Go binary {digest[:12]}")
-
-    def _live_pids(self, key: str) -> set[int]:
-        slot = self._sup.slots.get(key)
-        if slot is None:
-            return set()
-        with slot.lock:
-            workers = [d.worker for d in slot.draining] + ([slot.worker] if slot.worker else [])
-            return {w.pid for w in workers}
-
-    def _kill_orphans(self, key: str, keep: set[int]) -> list[str]:
-        pid_dir = self.layout.pid_dir(key)
-        if not pid_dir.exists():
-            return []
-        return [
-            process.kill_orphan(pid_file)
-            for pid_file in sorted(pid_dir.glob("*.json"))
-            if pid_file.stem.isdigit() and int(pid_file.stem) not in keep
-        ]
-
-    def _prune_revisions(self, key: str) -> list[str]:
-        """Remove revision directories no worker uses and that are not active."""
-        slot = self._sup.slots.get(key)
-        keep: set[str] = set()
-        if slot is not None:
-            with slot.lock:
-                if slot.active is not None:
-                    keep.add(revision_name(slot.active.spec.spec_hash))
-                workers = [d.worker for d in slot.draining]
-                keep.update(w.revision for w in workers)
-                if slot.worker is not None:
-                    keep.add(slot.worker.revision)
-        removed = []
-        for path in self.layout.function_dir(key).glob("*rev-*"):
-            if path.is_dir() and path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path.name)
-        return removed
-
-
-def _check_key(key: str) -> None:
-    if not is_safe_key(key):
-        raise InvalidInput(f"invalid function key {key!r}", field="key")
-
-
-def _node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        raise ToolMissing("the node runtime needs the `node` command on PATH")
-    return found
+    def _prune_artifacts(self, progress: ProgressSink) -> None:
+        for digest in self._artifacts.prune():
+            progress(f"removed the unused build {digest[:12]}")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-HEALTH_PATH = "/__lambdaclone/health"
 JSON_TYPE = "application/json"
 _WRAPPER_DIR = Path(__file__).resolve().parent
 _TEXT_TYPES = frozenset(

@@ -27,9 +27,9 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 _ROOT = str(_HERE.parent.parent)
 sys.path.insert(0, _ROOT)
+from runtimes.contract import FUNCTION_VERSION, HEALTH_PATH  # noqa: E402
 from runtimes.python import loader  # noqa: E402
 from runtimes.python.common import (  # noqa: E402
-    HEALTH_PATH,
     FunctionInfo,
     InvokeError,
     Invoker,
@@ -75,7 +75,7 @@ def read_config() -> Config:
     info = FunctionInfo(
         name=os.environ.get("LAMBDA_FUNCTION_NAME", "function"),
         key=os.environ.get("LAMBDA_FUNCTION_KEY", ""),
-        version=os.environ.get("LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        version=os.environ.get("LAMBDA_FUNCTION_VERSION", FUNCTION_VERSION),
         memory_mb=_int_env("LAMBDA_MEMORY_MB", 128),
         timeout_ms=_int_env("LAMBDA_TIMEOUT_MS", 3000),
         region=os.environ.get("AWS_REGION", "us-east-1"),
@@ -105,7 +105,7 @@ def strip_prefix(path: str, prefix: str) -> str:
     return path
 
 
-class Worker(ThreadingHTTPServer):
+class WrapperServer(ThreadingHTTPServer):
     """Threaded HTTP/1.1 server holding the loaded invoker (or the reason it failed to load)."""
 
     daemon_threads = True
@@ -156,7 +156,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    server: Worker
+    server: WrapperServer
 
     def log_message(self, format: str, *args: object) -> None:
         """No access log: each invocation prints Lambda's START/END/REPORT lines instead."""
@@ -278,7 +278,7 @@ def main() -> None:
     os.environ.setdefault("LAMBDA_TASK_ROOT", str(Path(config.code_dir or ".").resolve()))
     # As PID 1 in a container SIGTERM is ignored unless handled; exit promptly instead.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server = Worker(config)
+    server = WrapperServer(config)
     server.load()
     server.serve_forever(poll_interval=3600)
 

@@ -22,7 +22,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from api.app import create_app
-from engine.embedded import free_port
+from engine.net import free_port
 from engine.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")

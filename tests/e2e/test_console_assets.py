@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.routes.console import ASSETS, STATIC_DIR, router
-from engine.catalog import default_code_path
+from runtimes.registry import drivers
 
 PAGES = {"/console/": "list.html", "/console/create": "create.html", "/console/info": "info.html"}
 
@@ -97,9 +97,7 @@ def test_highlighter_tokenizes_each_default_code_without_changing_it(tmp_path: P
     script = tmp_path / "highlight.mjs"
     script.write_text(HIGHLIGHT % json.dumps((STATIC_DIR / "editor.js").as_uri()))
     files = {
-        "go": str(default_code_path("golang")),
-        "javascript": str(default_code_path("node")),
-        "python": str(default_code_path("python")),
+        **{d.editor_mode: str(d.default_code_path) for d in drivers().values()},
     }
     done = subprocess.run(
         [node, str(script), json.dumps(files)], capture_output=True, text=True, check=True

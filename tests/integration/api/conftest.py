@@ -13,7 +13,7 @@ from pymongo.database import Database
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.unit.engine.fake_target import FakeTarget
+from tests.fixtures.fake_target import FakeTarget
 
 MAX_CODE_BYTES = 4096
 

@@ -15,9 +15,9 @@ from starlette.types import Message
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.integration.api.api_helpers import NODE_CODE, counts, create, error_code
+from tests.fixtures.api import NODE_CODE, counts, create, error_code
+from tests.fixtures.fake_target import FakeTarget
 from tests.integration.api.conftest import MAX_CODE_BYTES
-from tests.unit.engine.fake_target import FakeTarget
 
 Db = Database[dict[str, Any]]
 CHUNK = 64 * 1024

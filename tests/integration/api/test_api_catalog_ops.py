@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from engine.catalog import read_default_code
-from tests.integration.api.api_helpers import create, error_code, wait_operation
+from tests.fixtures.api import create, error_code, wait_operation
 
 Db = Database[dict[str, Any]]
 

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.cli import main
-from engine.embedded import free_port
-from tests.integration.api.api_helpers import NODE_CODE
+from engine.net import free_port
+from tests.fixtures.api import NODE_CODE
 
 
 def run(client: TestClient, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

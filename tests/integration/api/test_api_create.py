@@ -11,8 +11,8 @@ from pymongo.database import Database
 
 from engine.errors import TargetError
 from engine.keys import is_key
-from tests.integration.api.api_helpers import NODE_CODE, counts, create, error_code, wait_operation
-from tests.unit.engine.fake_target import FakeTarget
+from tests.fixtures.api import NODE_CODE, counts, create, error_code, wait_operation
+from tests.fixtures.fake_target import FakeTarget
 
 Db = Database[dict[str, Any]]
 

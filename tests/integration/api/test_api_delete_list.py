@@ -12,8 +12,8 @@ from pymongo.database import Database
 
 from api.pagination import encode_cursor
 from engine.errors import TargetError
-from tests.integration.api.api_helpers import counts, create, error_code, wait_operation
-from tests.unit.engine.fake_target import FakeTarget
+from tests.fixtures.api import counts, create, error_code, wait_operation
+from tests.fixtures.fake_target import FakeTarget
 
 Db = Database[dict[str, Any]]
 

@@ -13,8 +13,8 @@ from pymongo.database import Database
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.integration.api.api_helpers import NODE_CODE, counts, create, error_code, wait_operation
-from tests.unit.engine.fake_target import FakeTarget
+from tests.fixtures.api import NODE_CODE, counts, create, error_code, wait_operation
+from tests.fixtures.fake_target import FakeTarget
 
 Db = Database[dict[str, Any]]
 BODY = {"name": "guarded", "file": NODE_CODE}

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine.catalog import read_default_code
 from engine.settings import Settings
-from tests.integration.api.api_helpers import LOCAL_URL, error_code
+from tests.fixtures.api import LOCAL_URL, error_code
 
 LAMBDA_STYLE = """
 def handler(event, context):
@@ -36,7 +36,7 @@ def local_client(mongo_uri: str, mongo_db_name: str, tmp_path: Path) -> Iterator
 def test_default_code_runs_and_is_updated_then_deleted(
     local_client: TestClient, runtime: str
 ) -> None:
-    body = {"name": f"hello-{runtime}", "file": read_default_code(runtime), "runtime": runtime}  # type: ignore[arg-type]
+    body = {"name": f"hello-{runtime}", "file": read_default_code(runtime), "runtime": runtime}
     created = local_client.post("/lambda", json=body, params={"wait": "true"})
     assert created.status_code == 200, created.text
     fn = created.json()["function"]

@@ -24,14 +24,15 @@ from fastapi import FastAPI
 
 from api import events
 from api.app import create_app
-from engine.embedded import free_port, run_ferretdb
+from engine.embedded import run_ferretdb
 from engine.errors import TargetError
-from engine.operations import OperationRunner
+from engine.net import free_port
+from engine.runner import OperationRunner
 from engine.settings import Settings
 from engine.spec import FunctionSpec
 from engine.target import ProgressSink
-from tests.integration.api.api_helpers import NODE_CODE
-from tests.unit.engine.fake_target import FakeTarget
+from tests.fixtures.api import NODE_CODE
+from tests.fixtures.fake_target import FakeTarget
 
 STEP_TIMEOUT_S = 20.0
 READ_TIMEOUT_S = 10.0

@@ -11,16 +11,17 @@ from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from api.app import create_app
-from engine.embedded import free_port, run_ferretdb
+from engine.embedded import run_ferretdb
+from engine.net import free_port
 from engine.settings import Settings
-from tests.integration.api.api_helpers import (
+from tests.fixtures.api import (
     LOCAL_URL,
     NODE_CODE,
     create,
     error_code,
     wait_operation,
 )
-from tests.unit.engine.fake_target import FakeTarget
+from tests.fixtures.fake_target import FakeTarget
 
 Db = Database[dict[str, Any]]
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.integration.api.api_helpers import error_code
-from tests.integration.api.api_runtimes_helpers import (
+from tests.fixtures.api import error_code
+from tests.fixtures.api_runtimes import (
     CASES,
     PEER,
     QUERY,
@@ -30,7 +30,7 @@ from tests.integration.api.api_runtimes_helpers import (
     Case,
     Sent,
 )
-from tests.integration.local.localkit import link_shared_gocache
+from tests.fixtures.local_targets import link_shared_gocache
 
 pytestmark = pytest.mark.timeout(300)
 Deploy = Callable[[Case], str]

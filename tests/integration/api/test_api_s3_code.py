@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.integration.api.api_helpers import LOCAL_URL, NODE_CODE, create, wait_operation
-from tests.unit.engine.fake_target import FakeTarget
+from tests.fixtures.api import LOCAL_URL, NODE_CODE, create, wait_operation
+from tests.fixtures.fake_target import FakeTarget
 
 
 def test_code_lives_in_s3(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runtimes.harness import Serve, ServeEcho, Worker, build_go, start_worker
+from tests.fixtures.wrapper_harness import Serve, ServeEcho, Worker, build_go, start_worker
 
 # A Lambda-convention handler (`app.handler`) answering with the event it got, as JSON.
 ECHO_EVENT = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from runtimes import launch
-from runtimes.harness import (
+from runtimes.golang.driver import HERE, WRAPPER, binary
+from tests.fixtures.wrapper_harness import (
     Serve,
     Worker,
     assert_invocation_logged,
@@ -112,7 +112,7 @@ def start_load_error_server(tmp_path: Path, message: str) -> Worker:
     """What the local target does when the code does not compile."""
     built = build_go(None, tmp_path / "loaderror", "handler.handler")
     assert built.returncode == 0, built.stderr
-    command = [str(launch.go_binary(tmp_path / "loaderror"))]
+    command = [str(binary(tmp_path / "loaderror"))]
     worker = start_worker(
         "golang",
         tmp_path,
@@ -151,15 +151,15 @@ def run_entrypoint(tmp_path: Path, code: str) -> Worker:
     """Run the image's entrypoint.sh with a lib dir laid out like /opt/lambdaclone."""
     lib = tmp_path / "lib"
     lib.mkdir()
-    shutil.copyfile(launch.GO_WRAPPER, lib / "main.go")
+    shutil.copyfile(WRAPPER, lib / "main.go")
     built = build_go(None, tmp_path / "stub", "handler.handler")
     assert built.returncode == 0, built.stderr
-    shutil.copyfile(launch.go_binary(tmp_path / "stub"), lib / "loaderror")
+    shutil.copyfile(binary(tmp_path / "stub"), lib / "loaderror")
     (lib / "loaderror").chmod(0o755)
     code_dir = tmp_path / "task"
     code_dir.mkdir()
     (code_dir / "handler.go").write_text(code)
-    script = launch.RUNTIMES_DIR / "golang" / "entrypoint.sh"
+    script = HERE / "entrypoint.sh"
     env = {
         "LAMBDA_RUNTIME_LIB": str(lib),
         "LAMBDA_BUILD_DIR": str(tmp_path / "build"),

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from runtimes.harness import Serve, assert_invocation_logged, assert_load_failure
+from tests.fixtures.wrapper_harness import Serve, assert_invocation_logged, assert_load_failure
 
 
 def test_express_request_and_response(serve: Serve) -> None:

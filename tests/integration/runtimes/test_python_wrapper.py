@@ -9,7 +9,7 @@ import http.client
 
 import pytest
 
-from runtimes.harness import (
+from tests.fixtures.wrapper_harness import (
     Serve,
     ServeEcho,
     assert_invocation_logged,

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from runtimes.harness import Serve, ServeEcho, assert_invocation_logged, default_code
+from tests.fixtures.wrapper_harness import Serve, ServeEcho, assert_invocation_logged, default_code
 
 # runtime: (code file, query, the params the default code answers with as JSON)
 DEFAULT_CODE = {

@@ -10,7 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from api.bodies import CreateBody, UpdateBody
 from api.errors import status_for
 from api.pagination import decode_function_cursor, decode_revision_cursor, encode_cursor
+from api.schemas import SettingsOut
 from engine import errors as e
+from engine.spec import FunctionConfig
 
 
 @pytest.mark.parametrize(
@@ -51,10 +53,18 @@ def test_cursors_round_trip() -> None:
         decode_revision_cursor(encode_cursor("7"))
 
 
-def test_bodies_map_to_input() -> None:
-    given = CreateBody(name="f", code="src", memory_mb=256).to_input()
-    assert (given.name, given.code, given.memory_mb) == ("f", "src", 256)
-    upload = UpdateBody(key="k").to_input(b"bytes")
-    assert upload.code == b"bytes" and upload.name is None
+def test_bodies_map_to_settings_changes_and_code() -> None:
+    body = CreateBody(name="f", code="src", memory_mb=256, version="20")
+    assert body.changes() == {"name": "f", "memory_mb": 256, "version": "20"}
+    assert body.code_given() == "src"
+    update = UpdateBody(key="k", base_revision=3)
+    assert update.changes() == {} and update.code_given(b"bytes") == b"bytes"
     with pytest.raises(RequestValidationError):
-        CreateBody(name="f", file="a").to_input(b"b")
+        CreateBody(name="f", file="a").code_given(b"b")
+
+
+def test_the_api_schema_covers_every_setting() -> None:
+    """A new setting needs its field in the body and in the answer, nothing else."""
+    settings = FunctionConfig.flat_names()
+    assert settings <= set(CreateBody.model_fields)
+    assert settings <= set(SettingsOut.model_fields)

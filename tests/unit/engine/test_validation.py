@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
+from engine.catalog import Catalog, RuntimeEntry
 from engine.errors import CodeTooLarge, InvalidInput, UnknownRuntime
-from engine.spec import FunctionSpec, Limits, RuntimeSpec
+from engine.spec import Env, FunctionConfig, FunctionSpec, Limits
 from engine.validation import (
-    FunctionInput,
     check_env,
     check_handler,
     check_limits,
@@ -13,16 +16,30 @@ from engine.validation import (
     validate_create,
     validate_update,
 )
+from runtimes.registry import RuntimeName
 
-NODE = RuntimeSpec("node", "20", "img/node:20", "// node", "handler.handler", "node w.mjs")
-PY = RuntimeSpec("python", "3.12", "img/py:3.12", "# py", "handler.handler", "python w.py")
-PY_OLD = RuntimeSpec("python", "3.9", "img/py:3.9", "# py", "handler.handler", "p", disabled=True)
-CATALOG = (NODE, PY, PY_OLD)
+NODE = RuntimeEntry(RuntimeName("node"), "20", "img/node:20", "// node", "handler.handler", "n")
+PY = RuntimeEntry(RuntimeName("python"), "3.12", "img/py:3.12", "# py", "handler.handler", "p")
+PY_OLD = replace(PY, version="3.9", image="img/py:3.9", disabled=True)
+ENTRIES = (NODE, PY, PY_OLD)
+CATALOG = Catalog(ENTRIES, NODE)
 
 
 def codes(fn: object, *args: object) -> str:
     with pytest.raises(InvalidInput) as info:
         fn(*args)  # type: ignore[operator]
+    return info.value.code
+
+
+def create(
+    code: str | bytes | None = "x", catalog: Catalog = CATALOG, **changes: Any
+) -> FunctionSpec:
+    return validate_create("k", {"name": "f", **changes}, code, catalog, 100)
+
+
+def create_code(**changes: Any) -> str:
+    with pytest.raises(InvalidInput) as info:
+        create(**changes)
     return info.value.code
 
 
@@ -32,9 +49,9 @@ def test_good_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "-a", "a-", "A", "a_b", "a.b", "a" * 64, "é", "trail\n", "a\nb", "x\x00"]
+    "name", ["", "-a", "a-", "A", "a_b", "a.b", "a" * 64, "é", "trail\n", "a\nb", "x\x00", 7]
 )
-def test_bad_names(name: str) -> None:
+def test_bad_names(name: object) -> None:
     assert codes(check_name, name) == "invalid_name"
 
 
@@ -54,7 +71,7 @@ def test_bad_names(name: str) -> None:
     ],
 )
 def test_good_handlers(runtime: str, handler: str) -> None:
-    assert check_handler(handler, runtime) == handler
+    assert check_handler(handler, RuntimeName(runtime)) == handler
 
 
 @pytest.mark.parametrize(
@@ -86,35 +103,33 @@ def test_good_handlers(runtime: str, handler: str) -> None:
         ("golang", "handler.$x"),
         ("golang", "handler.func"),
         ("golang", "handler.héllo"),
-        ("ruby", "handler.handler"),
     ],
 )
 def test_bad_handlers(runtime: str, handler: str) -> None:
-    assert codes(check_handler, handler, runtime) == "invalid_handler"
+    assert codes(check_handler, handler, RuntimeName(runtime)) == "invalid_handler"
 
 
 def test_a_handler_is_checked_for_its_runtime_on_create_and_update() -> None:
-    python_keyword = FunctionInput(name="f", code="x", runtime="python", handler="handler.def")
-    assert codes(validate_create, python_keyword, CATALOG, NODE, 100) == "invalid_handler"
-    node_only = FunctionSpec(**{**CURRENT.__dict__, "handler": "handler.$main"})
-    move = FunctionInput(runtime="python", version="3.12")
-    assert codes(validate_update, node_only, move, CATALOG, 100) == "invalid_handler"
+    assert create_code(runtime="python", handler="handler.def") == "invalid_handler"
+    node_only = replace(CURRENT, config=replace(CURRENT.config, handler="handler.$main"))
+    move = {"runtime": "python", "version": "3.12"}
+    assert codes(validate_update, node_only, move, None, ENTRIES, 100) == "invalid_handler"
 
 
 def test_env_rules() -> None:
-    assert check_env({"B": "2", "A": "1"}) == (("A", "1"), ("B", "2"))
-    assert codes(check_env, {"1A": "x"}) == "invalid_env"
-    assert codes(check_env, {"A-B": "x"}) == "invalid_env"
-    assert codes(check_env, {"AWS_REGION": "x"}) == "reserved_env"
-    assert codes(check_env, {"Lambda_Task": "x"}) == "reserved_env"
-    assert codes(check_env, {"BIG": "x" * 5000}) == "env_too_large"
+    assert check_env(Env.of({"B": "2", "A": "1"})).items == (("A", "1"), ("B", "2"))
+    assert codes(check_env, Env.of({"1A": "x"})) == "invalid_env"
+    assert codes(check_env, Env.of({"A-B": "x"})) == "invalid_env"
+    assert codes(check_env, Env.of({"AWS_REGION": "x"})) == "reserved_env"
+    assert codes(check_env, Env.of({"Lambda_Task": "x"})) == "reserved_env"
+    assert codes(check_env, Env.of({"BIG": "x" * 5000})) == "env_too_large"
 
 
 @pytest.mark.parametrize(
     "env", [{"A\n": "x"}, {"\nA": "x"}, {"A\x00": "x"}, {"A": "x\x00y"}, {"A": "\x00"}]
 )
 def test_env_names_and_values_are_checked_whole(env: dict[str, str]) -> None:
-    assert codes(check_env, env) == "invalid_env"
+    assert codes(check_env, Env.of(env)) == "invalid_env"
 
 
 @pytest.mark.parametrize(
@@ -128,86 +143,74 @@ def test_env_names_and_values_are_checked_whole(env: dict[str, str]) -> None:
         (128, 900_001, 1, False),
         (128, 1, 0, False),
         (128, 1, 1001, False),
+        (True, 1, 1, False),
+        ("128", 1, 1, False),
     ],
 )
-def test_limits(memory: int, timeout: int, concurrency: int, ok: bool) -> None:
+def test_limits(memory: Any, timeout: int, concurrency: int, ok: bool) -> None:
+    limits = Limits(memory, timeout, concurrency)
     if ok:
-        assert check_limits(memory, timeout, concurrency) == Limits(memory, timeout, concurrency)
+        assert check_limits(limits) == limits
     else:
-        assert codes(check_limits, memory, timeout, concurrency) == "invalid_limit"
+        assert codes(check_limits, limits) == "invalid_limit"
 
 
 def test_create_defaults() -> None:
-    draft = validate_create(FunctionInput(name="f", code="x"), CATALOG, NODE, 100)
-    assert draft.runtime == NODE and draft.handler == "handler.handler"
-    assert draft.limits == Limits() and draft.env == ()
-    only_runtime = validate_create(
-        FunctionInput(name="f", code="x", runtime="python"), CATALOG, NODE, 100
-    )
-    assert only_runtime.runtime == PY
+    spec = create()
+    assert (spec.runtime, spec.runtime_version, spec.handler) == ("node", "20", "handler.handler")
+    assert (spec.image, spec.run_command) == (NODE.image, NODE.run_command)
+    assert spec.limits == Limits() and spec.env == Env()
+    assert create(runtime="python").image == PY.image
 
 
 def test_create_runtime_rules() -> None:
     with pytest.raises(UnknownRuntime):
-        validate_create(
-            FunctionInput(name="f", code="x", runtime="python", version="3.9"), CATALOG, NODE, 100
-        )
+        create(runtime="python", version="3.9")
     with pytest.raises(UnknownRuntime):
-        validate_create(
-            FunctionInput(name="f", code="x", runtime="ruby", version="3"), CATALOG, NODE, 100
-        )
-    no_default = FunctionInput(name="f", code="x")
-    assert codes(validate_create, no_default, CATALOG, None, 100) == "missing_field"
+        create(runtime="ruby", version="3")
+    assert codes(create, "x", Catalog(ENTRIES, None)) == "missing_field"
+    assert create_code(version="20") == "missing_field"
 
 
 def test_code_rules() -> None:
     with pytest.raises(CodeTooLarge) as info:
-        validate_create(FunctionInput(name="f", code="é" * 60), CATALOG, NODE, 100)
+        create("é" * 60)
     assert info.value.code == "code_too_large"
-    assert (
-        codes(validate_create, FunctionInput(name="f", code=b"\xff"), CATALOG, NODE, 100)
-        == "invalid_code"
-    )
-    assert (
-        codes(validate_create, FunctionInput(name="f", code="\n\t "), CATALOG, NODE, 100)
-        == "empty_code"
-    )
-    draft = validate_create(FunctionInput(name="f", code=b"ok"), CATALOG, NODE, 100)
-    assert draft.code == "ok"
+    assert codes(create, b"\xff") == "invalid_code"
+    assert codes(create, "\n\t ") == "empty_code"
+    assert codes(create, None) == "missing_field"
+    assert create(b"ok").code == "ok"
 
 
 CURRENT = FunctionSpec(
     key="k",
-    name="f",
-    runtime="node",
-    version="20",
-    handler="handler.handler",
+    config=FunctionConfig(
+        "f", RuntimeName("node"), "20", "handler.handler", Env.of({"A": "1"}), Limits(256, 1000, 5)
+    ),
     code="c",
     image="img/node:20",
-    env=(("A", "1"),),
-    limits=Limits(256, 1000, 5),
+    run_command="n",
 )
 
 
 def test_update_keeps_what_is_not_given() -> None:
-    draft = validate_update(CURRENT, FunctionInput(memory_mb=512), CATALOG, 100)
-    spec = draft.spec("k")
+    spec = validate_update(CURRENT, {"memory_mb": 512}, None, ENTRIES, 100)
     assert spec.limits == Limits(512, 1000, 5)
     assert (spec.name, spec.code, spec.env, spec.handler) == (
         "f",
         "c",
-        (("A", "1"),),
+        Env.of({"A": "1"}),
         "handler.handler",
     )
-    assert draft.spec("k").spec_hash != CURRENT.spec_hash
-    assert validate_update(CURRENT, FunctionInput(), CATALOG, 100).spec("k") == CURRENT
+    assert spec.spec_hash != CURRENT.spec_hash
+    assert validate_update(CURRENT, {}, None, ENTRIES, 100) == CURRENT
 
 
 def test_update_runtime_switch() -> None:
-    moved = validate_update(CURRENT, FunctionInput(runtime="python"), CATALOG, 100)
-    assert moved.runtime == PY and moved.handler == "handler.handler"
-    custom = FunctionSpec(**{**CURRENT.__dict__, "handler": "main.run"})
-    kept = validate_update(custom, FunctionInput(runtime="python", version="3.12"), CATALOG, 100)
+    moved = validate_update(CURRENT, {"runtime": "python"}, None, ENTRIES, 100)
+    assert (moved.runtime, moved.image, moved.handler) == ("python", PY.image, "handler.handler")
+    custom = replace(CURRENT, config=replace(CURRENT.config, handler="main.run"))
+    kept = validate_update(custom, {"runtime": "python", "version": "3.12"}, None, ENTRIES, 100)
     assert kept.handler == "main.run"
     with pytest.raises(UnknownRuntime):
-        validate_update(CURRENT, FunctionInput(version="3.12"), CATALOG, 100)
+        validate_update(CURRENT, {"version": "3.12"}, None, ENTRIES, 100)

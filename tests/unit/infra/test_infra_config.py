@@ -17,7 +17,7 @@ from infra import outputs
 from infra.config import PROJECT, ConfigError, StackConfig, load_config
 from infra.irsa import partition, trust_policy_document
 from infra.network import plan_subnets
-from tests.unit.infra.infra_harness import StackMocks
+from tests.fixtures.infra_stack import StackMocks
 
 # pulumi-aws warns about its own deprecated S3 aliases when the module loads; we use none of them.
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")

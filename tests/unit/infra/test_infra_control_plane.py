@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import StackConfig
-from tests.unit.infra.infra_harness import ALB_HOSTNAME, StackRun, run_stack, test_config
+from tests.fixtures.infra_stack import ALB_HOSTNAME, StackRun, run_stack, test_config
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
 

@@ -11,8 +11,7 @@ import pytest
 from infra.alb_controller import SERVICE_ACCOUNT as ALB_SERVICE_ACCOUNT
 from infra.config import CONTROL_PLANE_GROUP
 from infra.outputs import OUTPUT_NAMES, SECRET_OUTPUTS
-from tests.pulumi_mocks import Registered, is_secret_input
-from tests.unit.infra.infra_harness import (
+from tests.fixtures.infra_stack import (
     ISSUER_HOST,
     TEST_PASSWORD,
     ZONES,
@@ -20,6 +19,7 @@ from tests.unit.infra.infra_harness import (
     run_stack,
     test_config,
 )
+from tests.fixtures.pulumi_mocks import Registered, is_secret_input
 
 BUCKET = "aws:s3/bucket:Bucket"
 ROLE = "aws:iam/role:Role"
