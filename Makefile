@@ -5,8 +5,11 @@ SHELL := bash
 
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST_ARGS ?=
+IMAGES ?=
+REGISTRY ?=
+REGISTRY_AUTHFILE ?=
 
-.PHONY: help run test tools tools-run venv lint typecheck pytest bench clean
+.PHONY: help run test tools tools-run venv lint typecheck pytest bench bench-peers cluster images images-smoke push clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +45,22 @@ pytest: venv
 
 bench: venv tools ## print the benchmark tables (see docs/benchmarks.md)
 	$(UV) run python bench/all.py
+
+bench-peers: venv tools ## the invoke hop vs a Go reverse proxy and the worker called directly
+	$(UV) run python -m bench.peers
+
+cluster: venv ## a test cluster by hand: registry, control plane, kwok + real node, Traefik (Ctrl-C stops)
+	$(UV) run python -m tests.fixtures.cluster up
+
+images: ## build the container images (OCI layout in the cache; unchanged layers reused)
+	python3 tools/images/build.py build $(IMAGES)
+
+images-smoke: images ## run each image with runc (read-only root, uid 65532) and call it
+	python3 tools/images/build.py smoke $(IMAGES)
+
+push: images ## push the images: make images push REGISTRY=<host[:port]> [REGISTRY_AUTHFILE=f]
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=<host[:port]>" >&2; exit 2; }
+	python3 tools/images/build.py push --registry $(REGISTRY) $(if $(REGISTRY_AUTHFILE),--authfile $(REGISTRY_AUTHFILE)) $(IMAGES)
 
 clean: ## remove local state (not the tool cache)
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

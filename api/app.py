@@ -3,18 +3,25 @@ the lifespan that opens the platform (api/platform.py, the composition root)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import original
+from api.auth import AllowedByMethod, AuditLog
+from api.cors import CorsMiddleware
 from api.errors import install_error_handlers
+from api.host_guard import HostGuard
 from api.origin_guard import WriteGuard
 from api.platform import open_platform
-from api.routes import catalog, console, functions, invoke, operations
+from api.routes import catalog, console, functions, invoke, operations, swagger, tokens
 from engine.settings import Settings
 from engine.store import CodeStore, Store
 from engine.target import Target
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 A self-hosted, AWS-Lambda-style Function-as-a-Service.
@@ -24,9 +31,14 @@ A self-hosted, AWS-Lambda-style Function-as-a-Service.
   `Location` to poll; `?wait=true` answers when the work is done.
 * **Invoke** any function at `/endpoint/{key}`.
 * Every error has the shape `{"error": {"code", "message", "detail"}}` with a stable `code`.
-* Changes (`POST`, `PATCH`, `DELETE /lambda`) are refused when a browser sends them for
-  another site (403 `cross_site_request`) or to a host name not in `allowed_hosts`
-  (403 `host_not_allowed`); JSON bodies need `Content-Type: application/json`.
+* Every route needs `Authorization: Bearer <token>` (or a console session): 401
+  `unauthenticated`, 403 `forbidden` otherwise. Invoking is public unless the function has
+  `auth: token`.
+* Requests addressed to a host name not in `allowed_hosts` get 403 `host_not_allowed`; changes a
+  browser sends for another site get 403 `cross_site_request`; JSON bodies need
+  `Content-Type: application/json`.
+* `GET` never changes anything (`GET /lambda/setup` shows what `POST /lambda/setup` would seed).
+  Oversized or slow request heads get 431 or 408 from the server itself.
 """
 
 
@@ -51,6 +63,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from vendored assets (api/routes/swagger.py): no CDN
+        redoc_url=None,
         openapi_tags=[
             {"name": "functions", "description": "Functions and their revisions."},
             {"name": "operations", "description": "The work behind a create/update/delete."},
@@ -58,10 +72,33 @@ def create_app(
         ],
     )
     app.state.settings = settings
-    app.add_middleware(WriteGuard, allowed_hosts=settings.allowed_host_names)
+    app.add_middleware(AuditLog)
+    app.add_middleware(WriteGuard, origins=settings.cors_origins)
+    app.add_middleware(HostGuard, allowed_hosts=settings.allowed_host_names)
+    if settings.cors_origins:
+        app.add_middleware(CorsMiddleware, origins=frozenset(settings.cors_origins))
     install_error_handlers(app)
     # The invoke route first: every request is matched against the routes before it.
-    for router in (invoke.router, functions.router, operations.router, catalog.router):
+    routers = (invoke.router, functions.router, operations.router, catalog.router, tokens.router)
+    for router in routers:
         app.include_router(router)
+    include_original(app, settings)
+    app.include_router(swagger.router)
     app.include_router(console.router)
     return app
+
+
+def include_original(app: FastAPI, settings: Settings) -> None:
+    """The original dialect under /original: `on` asks for tokens like /lambda, `public`
+    answers anyone who can reach it (the original console sends no credentials)."""
+    if settings.original_api == "off":
+        return
+    if settings.original_api == "public":
+        log.warning(
+            "LAMBDACLONE_ORIGINAL_API=public: /original creates, changes and deletes functions "
+            "for anyone who can reach this server, without a token"
+        )
+        app.include_router(original.router)
+        return
+    access = AllowedByMethod("functions:read", "functions:write")
+    app.include_router(original.router, dependencies=[access])

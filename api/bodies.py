@@ -7,6 +7,17 @@ a page of another site can send without asking first, are refused with 415, neve
 are read as a stream and refused past `body_limit` (twice `max_code_bytes` plus 64 KiB), so an
 endless chunked body costs no more than the limit.
 
+Both encodings are read strictly, so a request means one thing: no coercion (`"128"` or `true`
+is not a number; in a form, a number is its decimal digits and nothing else), a name given
+twice (a JSON key, a form part) is 422 `duplicate_field`, and the code given both as `file`
+and as `code` is 422 `conflicting_fields`.
+
+A function package (a zip archive, `engine.package`) is sent as the body itself,
+`Content-Type: application/zip`, with the other fields in the query string (read like form
+fields; the route's own query parameters, such as `wait`, stay the route's). Its bound is the
+package's (50 MB zipped, 413 `package_too_large`), not the code's. A small zip uploaded as the
+multipart `file` is a package too.
+
 FastAPI cannot bind one parameter to two content types, so the routes read the request here
 and describe both encodings in OpenAPI through `openapi_extra`.
 """
@@ -14,9 +25,12 @@ and describe both encodings in OpenAPI through `openapi_extra`.
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, get_args
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -24,16 +38,36 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from engine.errors import PayloadTooLarge, UnsupportedMediaType
+from engine import package
+from engine.catalog import DEFAULT_RUNTIME
+from engine.errors import (
+    InvalidInput,
+    LambdaCloneError,
+    PackageRefused,
+    PackageTooLarge,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from engine.spec import FunctionConfig
-from engine.validation import Changes
+from engine.validation import LIMIT_RANGES, Changes
 
 JSON_TYPE = "application/json"
 MULTIPART_TYPE = "multipart/form-data"
+ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
 BODY_OVERHEAD = 64 * 1024
 """Room for the fields beside the code when bounding the body size."""
 FORM_MAX_FILES = 2
 FORM_MAX_FIELDS = 32
+JSON_FORM_FIELDS = frozenset({"env", "secrets"})
+"""Form fields that carry a JSON object (a form field is text)."""
+FORM_NUMBER_RE = re.compile(r"0|[1-9][0-9]{0,17}")
+"""A number in a form: decimal digits, no sign, space, leading zero, point or exponent."""
+
+
+def _range(name: str) -> dict[str, Any]:
+    """A limit's range, documented (the rule itself answers 422 `invalid_limit`)."""
+    low, high = LIMIT_RANGES[name]
+    return {"minimum": low, "maximum": high}
 
 
 class FunctionFields(BaseModel):
@@ -41,21 +75,48 @@ class FunctionFields(BaseModel):
     The settings among them carry `FunctionConfig`'s flat names (`version`, `memory_mb`), so
     `changes` maps them without naming any."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     file: str | None = Field(
         default=None, description="The source code (the original field name).", examples=[None]
     )
     code: str | None = Field(default=None, description="The source code (alias of `file`).")
-    runtime: str | None = Field(default=None, examples=["node"])
-    version: str | None = Field(default=None, examples=["20"])
+    runtime: str | None = Field(default=None, examples=[DEFAULT_RUNTIME[0]])
+    version: str | None = Field(default=None, examples=[DEFAULT_RUNTIME[1]])
     handler: str | None = Field(
         default=None, examples=["handler.handler"], description="`file.function`."
     )
     env: dict[str, str] | None = Field(default=None, examples=[{"GREETING": "hi"}])
-    memory_mb: int | None = Field(default=None, examples=[128], description="64 to 10240.")
-    timeout_ms: int | None = Field(default=None, examples=[3000], description="1 to 900000.")
-    concurrency: int | None = Field(default=None, examples=[10], description="1 to 1000.")
+    memory_mb: int | None = Field(
+        default=None, examples=[128], json_schema_extra=_range("memory_mb")
+    )
+    timeout_ms: int | None = Field(
+        default=None, examples=[3000], json_schema_extra=_range("timeout_ms")
+    )
+    concurrency: int | None = Field(
+        default=None, examples=[10], json_schema_extra=_range("concurrency")
+    )
+    title: str | None = Field(
+        default=None, examples=["Hello, world"], description="Free text shown for it."
+    )
+    convention: str | None = Field(
+        default=None,
+        examples=["auto"],
+        description="How the handler is called: auto (detected), original, lambda, kubeless "
+        "(those the runtime has).",
+    )
+    secrets: dict[str, str | None] | None = Field(
+        default=None,
+        examples=[{"DB_PASSWORD": "s3cr3t"}],
+        description="Secret variables: write-only (answers show a fingerprint), encrypted at "
+        "rest. In an update, names not given are kept; null removes one.",
+    )
+    auth: str | None = Field(
+        default=None,
+        examples=["none"],
+        description="Invoking needs a token (`token`: an invoker, developer or admin token "
+        "allowed for the function) or not (`none`, the default).",
+    )
 
     def changes(self) -> Changes:
         """The settings this body gives (absent and null ones are "not given")."""
@@ -65,7 +126,8 @@ class FunctionFields(BaseModel):
     def code_given(self, upload: bytes | None = None) -> str | bytes | None:
         given = [c for c in (self.file, self.code, upload) if c is not None]
         if len(given) > 1:
-            raise _invalid(["body", "code"], "give the code once: `file` or `code`")
+            why = "give the code once: as `file` or as `code`"
+            raise InvalidInput(why, field="code", code="conflicting_fields")
         return given[0] if given else None
 
 
@@ -90,18 +152,22 @@ async def read_body(
 ) -> tuple[M, bytes | None]:
     """The validated fields, plus the uploaded file's bytes for a multipart request. The body
     is read as a stream and refused (413 `payload_too_large`) once it passes the limit."""
-    limit = body_limit(max_code_bytes)
-    _check_size(request, limit)
     media_type = _media_type(request.headers.get("content-type", ""))
-    if media_type not in {JSON_TYPE, MULTIPART_TYPE}:
+    accepted = [JSON_TYPE, MULTIPART_TYPE, *ZIP_TYPES]
+    if media_type not in accepted:
         raise UnsupportedMediaType(
-            f"send the body as {JSON_TYPE} or {MULTIPART_TYPE}, not {media_type or 'untyped'}",
-            detail={"content_type": media_type, "accepted": [JSON_TYPE, MULTIPART_TYPE]},
+            f"send the body as {JSON_TYPE}, {MULTIPART_TYPE} or {ZIP_TYPES[0]}, not "
+            f"{media_type or 'untyped'}",
+            detail={"content_type": media_type, "accepted": accepted},
         )
+    limit = package.Limits().zipped_bytes if media_type in ZIP_TYPES else body_limit(max_code_bytes)
+    _check_size(request, limit, media_type in ZIP_TYPES)
     try:
+        if media_type in ZIP_TYPES:
+            return _query_fields(request, model), await _read_package(request, limit)
         if media_type == MULTIPART_TYPE:
             return await _read_form(request, model, limit)
-        return model.model_validate_json(await _read_all(request, limit)), None
+        return model.model_validate(_json_object(await _read_all(request, limit))), None
     except ValidationError as exc:
         raise RequestValidationError(
             [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
@@ -117,18 +183,48 @@ def _media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
-async def _bounded(request: Request, limit: int) -> AsyncGenerator[bytes]:
+async def _bounded(request: Request, limit: int, is_package: bool = False) -> AsyncGenerator[bytes]:
     """The body's chunks as they arrive, until they add up to more than `limit`."""
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(f"more than {limit}", limit)
+            raise _too_large(f"more than {limit}", limit, is_package)
         yield chunk
 
 
-async def _read_all(request: Request, limit: int) -> bytes:
-    return b"".join([chunk async for chunk in _bounded(request, limit)])
+async def _read_all(request: Request, limit: int, is_package: bool = False) -> bytes:
+    return b"".join([chunk async for chunk in _bounded(request, limit, is_package)])
+
+
+async def _read_package(request: Request, limit: int) -> bytes:
+    """The zip body; read whole (at most the package limit), unpacked later, by the rules."""
+    raw = await _read_all(request, limit, is_package=True)
+    if not package.is_archive(raw):
+        raise PackageRefused("the body is not a zip archive", code="invalid_package")
+    return raw
+
+
+def _query_fields(request: Request, model: type[M]) -> M:
+    """A package's fields, from the query string: each once, read as form fields are."""
+    own = _route_query_names(request)
+    items = [(n, v) for n, v in request.query_params.multi_items() if n not in own]
+    twice = [name for name, count in Counter(name for name, _ in items).items() if count > 1]
+    if twice:
+        raise _duplicate(twice[0])
+    fields: dict[str, Any] = {}
+    for name, value in items:
+        if name in {"file", "code"}:
+            raise _invalid(["query", name], "the body is the code: do not also give `file`")
+        fields[name] = _form_value(model, name, value)
+    return model.model_validate(fields)
+
+
+def _route_query_names(request: Request) -> frozenset[str]:
+    """The query parameters the route itself declares (`wait`, `preview`…)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    params = getattr(dependant, "query_params", ()) if dependant is not None else ()
+    return frozenset(str(getattr(p, "alias", "") or getattr(p, "name", "")) for p in params)
 
 
 async def _read_form(request: Request, model: type[M], limit: int) -> tuple[M, bytes | None]:
@@ -153,31 +249,97 @@ async def _read_form(request: Request, model: type[M], limit: int) -> tuple[M, b
 
 
 async def _form_fields(form: FormData, model: type[M]) -> tuple[M, bytes | None]:
+    items = form.multi_items()
+    twice = [name for name, count in Counter(name for name, _ in items).items() if count > 1]
+    if twice:
+        raise _duplicate(twice[0])
     fields: dict[str, Any] = {}
     upload: bytes | None = None
-    for name, value in form.multi_items():
+    for name, value in items:
         if isinstance(value, UploadFile):
             if name not in {"file", "code"}:
                 raise _invalid(["body", name], "only `file` may be an uploaded file")
+            if upload is not None:  # `file` and `code` both uploaded
+                why = "give the code once: as `file` or as `code`"
+                raise InvalidInput(why, field="code", code="conflicting_fields")
             upload = await value.read()
         else:
-            fields[name] = value
-    if "env" in fields:
-        try:
-            fields["env"] = json.loads(fields["env"])
-        except json.JSONDecodeError as exc:
-            raise _invalid(["body", "env"], "env must be a JSON object in a form") from exc
+            fields[name] = _form_value(model, name, value)
     return model.model_validate(fields), upload
 
 
-def _check_size(request: Request, limit: int) -> None:
+def _form_value(model: type[BaseModel], name: str, text: str) -> object:
+    if name in JSON_FORM_FIELDS:
+        return _form_json(name, text)
+    if name in _number_fields(model):
+        return _form_number(name, text)
+    return text
+
+
+@cache
+def _number_fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(
+        name for name, field in model.model_fields.items() if int in get_args(field.annotation)
+    )
+
+
+def _form_number(name: str, text: str) -> int:
+    if not FORM_NUMBER_RE.fullmatch(text):
+        raise _invalid(["body", name], "a number in a form is written in decimal digits only")
+    return int(text)
+
+
+def _form_json(name: str, text: str) -> object:
+    try:
+        return _json_object(text.encode())
+    except RequestValidationError as exc:
+        raise _invalid(["body", name], f"{name} must be a JSON object in a form") from exc
+
+
+def _json_object(raw: bytes) -> object:
+    """JSON as the standard says it, once: one number type (`128.0` is the integer 128, as
+    JSON Schema has it; `1.5` is not), no NaN or Infinity, and a key given twice is refused
+    (parsers disagree on which one wins)."""
+    try:
+        return json.loads(
+            raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_number
+        )
+    except (ValueError, RecursionError) as exc:
+        raise _invalid(["body"], f"invalid JSON: {exc}") from exc
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        counts = Counter(name for name, _ in pairs)
+        raise _duplicate(next(name for name, n in counts.items() if n > 1))
+    return found
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _duplicate(name: str) -> InvalidInput:
+    return InvalidInput(f"{name!r} is given twice", field=name, code="duplicate_field")
+
+
+def _check_size(request: Request, limit: int, is_package: bool = False) -> None:
     """Refuse a declared length over the limit before reading anything."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
-        raise _too_large(length, limit)
+        raise _too_large(length, limit, is_package)
 
 
-def _too_large(size: str, limit: int) -> PayloadTooLarge:
+def _too_large(size: str, limit: int, is_package: bool = False) -> LambdaCloneError:
+    if is_package:
+        why = f"the package is {size} bytes zipped; the limit is {limit}"
+        return PackageTooLarge(why, limit=limit)
     return PayloadTooLarge(
         f"request body is {size} bytes; the limit is {limit}", detail={"limit": limit}
     )
@@ -195,9 +357,19 @@ def body_openapi(model: type[BaseModel]) -> dict[str, Any]:
         "properties": {
             **schema["properties"],
             "file": {"type": "string", "format": "binary", "description": "The source file."},
-            "env": {"type": "string", "description": "A JSON object, as text."},
+            **{
+                name: {"type": "string", "description": "A JSON object, as text."}
+                for name in sorted(JSON_FORM_FIELDS)
+            },
         },
         "required": schema.get("required", []),
+        "additionalProperties": False,
+    }
+    archive = {
+        "type": "string",
+        "format": "binary",
+        "description": "A function package (zip, Lambda's layout; at most 50 MB zipped, 250 MB "
+        "unpacked); the other fields go in the query string.",
     }
     return {
         "requestBody": {
@@ -205,6 +377,7 @@ def body_openapi(model: type[BaseModel]) -> dict[str, Any]:
             "content": {
                 "application/json": {"schema": schema},
                 "multipart/form-data": {"schema": form},
+                ZIP_TYPES[0]: {"schema": archive},
             },
         }
     }

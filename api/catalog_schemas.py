@@ -6,14 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from engine.catalog import CatalogRecord, RuntimeEntry
+from engine.catalog import DEFAULT_RUNTIME, CatalogRecord, RuntimeEntry, image_for
 from runtimes.registry import UnknownRuntimeError, driver
 
 
 class RuntimeOut(BaseModel):
-    runtime: str = Field(examples=["node"])
-    version: str = Field(examples=["20"])
-    image: str = Field(examples=["lambdaclone/runtime-node:20"])
+    runtime: str = Field(examples=[DEFAULT_RUNTIME[0]])
+    version: str = Field(examples=[DEFAULT_RUNTIME[1]])
+    image: str = Field(examples=[image_for(*DEFAULT_RUNTIME)])
     default_code: str
     default_handler: str = Field(examples=["handler.handler"])
     run_command: str
@@ -56,10 +56,10 @@ class RuntimeList(BaseModel):
 class DefaultOut(BaseModel):
     """The shape of a new function: what the create form starts with."""
 
-    runtime: str = Field(examples=["node"])
-    version: str = Field(examples=["20"])
+    runtime: str = Field(examples=[DEFAULT_RUNTIME[0]])
+    version: str = Field(examples=[DEFAULT_RUNTIME[1]])
     handler: str = Field(examples=["handler.handler"])
-    image: str = Field(examples=["lambdaclone/runtime-node:20"])
+    image: str = Field(examples=[image_for(*DEFAULT_RUNTIME)])
     code: str = Field(description="The runtime's default code.")
     memory_mb: int = Field(examples=[128])
     timeout_ms: int = Field(examples=[3000])
@@ -81,3 +81,15 @@ class SetupOut(BaseModel):
     inserted: int = Field(examples=[4], description="Documents created (0 on a repeat).")
     updated: int = Field(examples=[0], description="Entries refreshed from this release.")
     runtimes: list[RuntimeOut]
+
+
+class SetupPlanOut(BaseModel):
+    """What `POST /lambda/setup` would change; nothing is written."""
+
+    missing: list[str] = Field(
+        examples=[["golang:1.22"]], description="Entries (`runtime:version`) it would insert."
+    )
+    outdated: list[str] = Field(
+        examples=[[]], description="Stored entries that differ from this release's."
+    )
+    runtimes: list[RuntimeOut] = Field(description="The stored catalog, disabled ones too.")

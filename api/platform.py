@@ -1,7 +1,8 @@
 """The composition root: every long-lived part of the control plane, created once in the app's
 lifespan, in dependency order, and closed in reverse.
 
-    settings → store → traffic → target → locks → runner → service → invoke proxy
+    settings → keyring → store → access → traffic → target → locks → runner → service
+    → invoke proxy
 
 The locks are made here and handed to both the service and the runner, so the API's writes
 and the runner's status updates of one function never interleave. If the store is down at
@@ -19,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.proxy import InvokeProxy
+from engine.access_service import AccessService
 from engine.errors import StoreUnavailable
+from engine.files import PRIVATE_DIR
+from engine.keyring import Keyring, load_master_key
 from engine.locks import KeyLocks
 from engine.runner import OperationRunner
 from engine.service import FunctionService
@@ -37,6 +41,7 @@ INIT_RETRY_MAX_S = 5.0
 class Platform:
     settings: Settings
     store: Store
+    access: AccessService
     target: Target
     runner: OperationRunner
     service: FunctionService
@@ -54,14 +59,24 @@ async def open_platform(
 ) -> Platform:
     """Bring the parts up; `stack` closes them. `target`, `code_store` and `store` replace the
     configured ones (tests)."""
+    _private_dir(settings)
+    secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    keyring = Keyring(await asyncio.to_thread(load_master_key, secret_key, settings.data_dir))
     if store is None:
         uri = settings.mongodb_uri or await _embedded_store(stack, settings)
         code = code_store or _s3(settings)
         store = connect(uri, settings.database, settings.store_timeout_ms, code)
     stack.push_async_callback(store.close)
+    access = AccessService(
+        store,
+        keyring,
+        session_hours=settings.session_hours,
+        failures_per_minute=settings.signin_failures_per_minute,
+    )
+    access.configure_admin(_configured_admin(settings))
     traffic = Traffic()
     if target is None:
-        target = await asyncio.to_thread(build_target, settings, traffic)
+        target = await asyncio.to_thread(build_target, settings, traffic, keyring)
         stack.push_async_callback(asyncio.to_thread, target.close)
     locks = KeyLocks()
     runner = OperationRunner(
@@ -73,13 +88,16 @@ async def open_platform(
         target,
         runner,
         locks,
+        keyring,
         max_code_bytes=settings.max_code_bytes,
         image_registry=settings.image_registry,
     )
-    proxy = InvokeProxy(target, traffic, settings.max_payload_bytes)
+    proxy = InvokeProxy(target, traffic, access, settings)
     await proxy.start()
     stack.push_async_callback(proxy.close)
-    platform = Platform(settings, store, target, runner, service, proxy)
+    platform = Platform(settings, store, access, target, runner, service, proxy)
+    refresher = asyncio.create_task(access.keep_refreshing(), name="token-refresh")
+    stack.push_async_callback(_cancel, refresher)
     if not await _initialize(platform):
         task = asyncio.create_task(_keep_initializing(platform), name="store-init")
         stack.push_async_callback(_cancel, task)
@@ -91,6 +109,7 @@ async def _initialize(platform: Platform) -> bool:
     store = platform.store
     try:
         await store.prepare()
+        await _bootstrap_access(platform)
         if await store.catalog.is_empty():
             await platform.service.seed_catalog()
         await platform.service.recover()
@@ -99,6 +118,30 @@ async def _initialize(platform: Platform) -> bool:
         return False
     platform.ready.set()
     return True
+
+
+async def _bootstrap_access(platform: Platform) -> None:
+    """The first admin token, and a sign-in link for whoever started this control plane."""
+    settings = platform.settings
+    configured = _configured_admin(settings)
+    secret = await platform.access.bootstrap(configured, settings.data_dir)
+    if secret and not configured:
+        url = f"{settings.endpoint_base}/console/login#token={secret}"
+        log.warning("console sign-in: %s  (the admin token is in %s)", url, _token_file(settings))
+
+
+def _configured_admin(settings: Settings) -> str | None:
+    return settings.admin_token.get_secret_value() if settings.admin_token else None
+
+
+def _token_file(settings: Settings) -> str:
+    return str(settings.data_dir / "admin.token")
+
+
+def _private_dir(settings: Settings) -> None:
+    """The data dir holds the store, keys and tokens: its owner's only."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    settings.data_dir.chmod(PRIVATE_DIR)
 
 
 async def _keep_initializing(platform: Platform) -> None:

@@ -1,12 +1,15 @@
 """The invoke path's HTTP proxy: one request from a client to one function worker.
 
-Written against raw ASGI (no Starlette Request/Response, no pydantic) with one pooled aiohttp
-session (keep-alive, TCP_NODELAY — aiohttp sets it on every connection), because on this path
-the client library and per-request allocations are most of the cost.
+Written against raw ASGI (no Starlette Request/Response, no pydantic) with a lean pooled
+HTTP/1.1 client (`api.upstream_client`: keep-alive, TCP_NODELAY, httptools' parser), because on
+this path the client library and per-request allocations are most of the cost. Headers stay
+bytes from the ASGI scope to the worker's socket. An upstream with a `socket_path` (a
+sandboxed local worker: no TCP port) is reached over its Unix socket, pooled per worker.
 
 Order of checks: the wrappers' reserved health path (404 `not_found`) → 413 from Content-Length
 (before reading anything) → body read with a running count (413 as soon as it passes the
-limit) → `target.upstream` (404 / cold start) → 429 at the function's concurrency cap → forward
+limit) → `target.upstream` (404 / cold start) → a place within the function's concurrency
+(queued briefly, else 429: `api.admission`) → forward
 within the function's timeout (504) → a worker that dies or refuses gives 502. The response is
 buffered (bounded like the request, as Lambda does), so a failure at any point can still be
 answered with a proper error instead of a cut-off body.
@@ -23,68 +26,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from starlette.exceptions import HTTPException
-from yarl import URL
 
+from api.admission import Admission
+from api.invoke_request import (
+    DROP_RESPONSE,
+    REQUEST_ID,
+    ClientGone,
+    Receive,
+    Scope,
+    bearer,
+    read_body,
+    request_headers,
+    too_large,
+    upstream_target,
+)
+from api.upstream_client import Answer, Headers, UpstreamClient, UpstreamFailed
+from engine.access_service import AccessService
 from engine.errors import (
+    Forbidden,
     FunctionCrashed,
     FunctionTimedOut,
     LambdaCloneError,
     PayloadTooLarge,
-    ResponseTooLarge,
-    TooManyRequests,
 )
-from engine.formats import endpoint_path
+from engine.settings import Settings
 from engine.target import InvokeFailure, InvokeFeedback, OverrunFeedback, Target, Upstream
 from engine.traffic import Traffic
 from runtimes.contract import HEALTH_PATH
 
 log = logging.getLogger("lambdaclone.invoke")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
-# Recomputed by the proxy or set by the front server. The caller's X-Forwarded-For is dropped:
-# the worker gets the peer's address only, so a client cannot choose the event's `sourceIp`.
-_DROP_REQUEST = HOP_BY_HOP | {b"content-length", b"x-request-id", b"x-forwarded-for"}
-_DROP_RESPONSE = HOP_BY_HOP | {b"content-length", b"date", b"server", b"x-request-id"}
-_REQUEST_ID = b"x-request-id"
-_REQUEST_ID_RE = re.compile(rb"[\x21-\x7e]{1,200}")
 KEEPALIVE_S = 30.0  # below the wrappers' idle timeouts (node 65 s), so no reuse races
-RETRY_AFTER_S = 1
 OVERRUN_GRACE_S = 1.0
 """How long past its timeout a request may keep running before its worker is restarted."""
 RESERVED_SUFFIX = HEALTH_PATH.lstrip("/")
 """Answered by every wrapper itself (the readiness probe), so never an invocation."""
-
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
-
-
-class ClientGone(Exception):
-    """The client disconnected before its request body was complete: nothing to answer."""
 
 
 @dataclass
@@ -124,45 +108,34 @@ class InvokeProxy:
         self,
         target: Target,
         traffic: Traffic,
-        max_payload_bytes: int,
+        access: AccessService,
+        settings: Settings,
         overrun_grace_s: float = OVERRUN_GRACE_S,
     ) -> None:
         self.target = target
         self.traffic = traffic
-        self.max_payload_bytes = max_payload_bytes
+        self.access = access
+        self.max_payload_bytes = settings.max_payload_bytes
+        self.admission = Admission(
+            traffic, settings.invoke_queue_depth, settings.invoke_queue_wait_ms / 1000
+        )
         self.overrun_grace_s = overrun_grace_s
         self.stats: dict[str, InvokeStats] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self.client = UpstreamClient(self.max_payload_bytes, KEEPALIVE_S)
+        self._protected: dict[str, bool] = {}
+        """Functions last seen with `auth: token`: their callers are checked before the
+        target may cold-start a worker for them (checked again after, if that changed)."""
         self._calls: set[asyncio.Task[Answer]] = set()
 
     async def start(self) -> None:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=0, keepalive_timeout=KEEPALIVE_S, use_dns_cache=False
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5.0),
-                trust_env=False,
-            )
+        """Nothing to open: connections are made on first use, per worker."""
 
     async def close(self) -> None:
         calls = list(self._calls)  # only requests that outlived their 504 can still be here
         for call in calls:
             call.cancel()
         await asyncio.gather(*calls, return_exceptions=True)
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
-
-    async def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            await self.start()
-        assert self._session is not None
-        return self._session
+        await self.client.close()
 
     # --- one invocation ------------------------------------------------------------------
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,14 +144,23 @@ class InvokeProxy:
         key: str = params["key"]
         if params.get("path") == RESERVED_SUFFIX:
             raise HTTPException(404, f"/{RESERVED_SUFFIX} is reserved for the platform")
-        headers, request_id, length = _request_headers(scope)
+        headers, request_id, length = request_headers(scope)
         if length is not None and length > self.max_payload_bytes:
-            raise PayloadTooLarge(_too_large(length, self.max_payload_bytes))
+            raise PayloadTooLarge(too_large(length, self.max_payload_bytes))
         try:
-            body = await _read_body(receive, self.max_payload_bytes)
+            body = await read_body(receive, self.max_payload_bytes)
         except ClientGone:
             return  # the caller hung up before its body was complete: nobody to answer
+        checked = self._protected.get(key, False)
+        if checked:  # known to be protected: refused before any cold start
+            self._check_invoker(scope, key)
         upstream = await target.upstream(key)
+        protected = upstream.auth == "token"
+        self._protected[key] = protected
+        if protected:
+            if not checked:
+                self._check_invoker(scope, key)
+            headers = [(n, v) for n, v in headers if n != b"authorization"]  # not the function's
         stats = self.stats.get(key)
         if stats is None:  # only for functions that exist: unknown keys never grow this map
             stats = self.stats[key] = InvokeStats()
@@ -195,11 +177,29 @@ class InvokeProxy:
                 request_id=request_id,
                 body=body,
             )
+        except (FunctionTimedOut, FunctionCrashed) as exc:
+            error = exc.code
+            if not upstream.function_url_errors:
+                raise
+            # As a Function URL answers: the caller learns only that it failed; why is logged
+            log.warning("%s (%s): %s [request %s]", key, exc.code, exc.message, request_id)
+            await _send_function_url_error(send, request_id)
         except LambdaCloneError as exc:
             error = exc.code
             raise
         finally:
             stats.record((time.perf_counter() - started) * 1000, error)
+
+    def _check_invoker(self, scope: Scope, key: str) -> None:
+        """A token-protected function: the caller's token must allow invoking this function
+        (checked in memory: no store round trip)."""
+        client = scope.get("client")
+        principal = self.access.authenticate(bearer(scope), str(client[0]) if client else "")
+        if not principal.may("functions:invoke", key):
+            raise Forbidden(
+                "this token may not invoke this function",
+                detail={"action": "functions:invoke", "role": principal.role},
+            )
 
     async def _invoke(
         self,
@@ -209,44 +209,46 @@ class InvokeProxy:
         *,
         key: str,
         upstream: Upstream,
-        headers: list[tuple[str, str]],
+        headers: Headers,
         request_id: str,
         body: bytes | None,
     ) -> None:
-        if self.traffic.inflight(upstream) >= upstream.concurrency:
-            raise TooManyRequests(
-                f"the function is at its concurrency limit ({upstream.concurrency})",
-                retry_after_s=RETRY_AFTER_S,
-            )
-        url = _upstream_url(scope, key, upstream)
-        self.traffic.begin(upstream)
+        await self.admission.enter(upstream)  # 429 when the cap and its queue are full
+        path = upstream_target(scope, key, upstream)
         call = asyncio.ensure_future(
             self._call(
-                target, key, upstream, method=scope["method"], url=url, headers=headers, body=body
+                target, key, upstream, method=scope["method"], path=path, headers=headers, body=body
             )
         )
         self._calls.add(call)  # it may outlive this request (a 504): keep it referenced
         call.add_done_callback(self._calls.discard)
         try:
             async with asyncio.timeout(upstream.timeout_ms / 1000):
-                status, out_headers, out_body = await asyncio.shield(call)
+                answer = await asyncio.shield(call)
         except TimeoutError as exc:
             _feedback(target, key, upstream, "timed_out")
             raise FunctionTimedOut(
                 f"the function did not answer within {upstream.timeout_ms} ms",
                 detail={"timeout_ms": upstream.timeout_ms, "request_id": request_id},
             ) from exc
-        except aiohttp.ClientError as exc:
+        except UpstreamFailed as exc:
             _feedback(target, key, upstream, "crashed")
             raise FunctionCrashed(
-                f"the function's worker failed during the request ({type(exc).__name__})",
+                f"the function's worker failed during the request ({exc})",
                 detail={"request_id": request_id},
             ) from exc
-        out_headers.append((_REQUEST_ID, request_id.encode("latin-1")))
-        if scope["method"] != "HEAD":
-            out_headers.append((b"content-length", str(len(out_body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": out_headers})
-        await send({"type": "http.response.body", "body": out_body})
+        method = scope["method"]
+        out_headers = [
+            (name, value)
+            for name, value in answer.headers
+            if name.lower() not in DROP_RESPONSE
+            or (method == "HEAD" and name.lower() == b"content-length")
+        ]
+        out_headers.append((REQUEST_ID, request_id.encode("latin-1")))
+        if method != "HEAD":
+            out_headers.append((b"content-length", b"%d" % len(answer.body)))
+        await send({"type": "http.response.start", "status": answer.status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": answer.body})
 
     async def _call(
         self,
@@ -255,8 +257,8 @@ class InvokeProxy:
         upstream: Upstream,
         *,
         method: str,
-        url: URL,
-        headers: list[tuple[str, str]],
+        path: str,
+        headers: Headers,
         body: bytes | None,
     ) -> Answer:
         """The request to the worker; it holds its in-flight place until it ends, which may be
@@ -265,128 +267,29 @@ class InvokeProxy:
         limit = asyncio.timeout(upstream.timeout_ms / 1000 + self.overrun_grace_s)
         try:
             async with limit:
-                return await self._forward(method, url, headers, body)
+                return await self.client.send(upstream, method, path, headers, body)
         except TimeoutError:
             if limit.expired() and isinstance(target, OverrunFeedback):
                 await asyncio.to_thread(target.invoke_overran, key, upstream)
             raise
         finally:
-            self.traffic.end(upstream)
-
-    async def _forward(
-        self,
-        method: str,
-        url: URL,
-        headers: list[tuple[str, str]],
-        body: bytes | None,
-    ) -> Answer:
-        session = self._session or await self.session()
-        async with session.request(
-            method, url, headers=headers, data=body, allow_redirects=False
-        ) as response:
-            out_body = await self._read_response(response)
-            out_headers = [
-                (name, value)
-                for name, value in response.raw_headers
-                if name.lower() not in _DROP_RESPONSE
-                and (method != "HEAD" or name.lower() != b"content-length")
-            ]
-            if method == "HEAD":
-                out_headers += [
-                    (n, v) for n, v in response.raw_headers if n.lower() == b"content-length"
-                ]
-            return response.status, out_headers, out_body
-
-    async def _read_response(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self.max_payload_bytes
-        length = response.content_length
-        if length is not None:
-            if length > limit:
-                raise ResponseTooLarge(_too_large(length, limit, "response"))
-            return await response.read()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise ResponseTooLarge(_too_large(size, limit, "response"))
-            chunks.append(chunk)
-        return b"".join(chunks)
+            self.admission.leave(upstream)
 
 
-# --- request pieces ----------------------------------------------------------------------
-def _request_headers(scope: Scope) -> tuple[list[tuple[str, str]], str, int | None]:
-    """Headers to forward (hop-by-hop dropped, `X-Forwarded-For` replaced by the peer's
-    address), the request id, and the Content-Length."""
-    out: list[tuple[str, str]] = []
-    request_id = ""
-    length: int | None = None
-    connection_listed: set[bytes] = set()
-    for name, value in scope["headers"]:
-        if name in _DROP_REQUEST:
-            if name == b"content-length":
-                length = _parse_length(value)
-            elif name == _REQUEST_ID:
-                request_id = _valid_request_id(value)
-            elif name == b"connection":
-                connection_listed.update(t.strip().lower() for t in value.split(b","))
-            continue
-        out.append((name.decode("latin-1"), value.decode("latin-1")))
-    if connection_listed:
-        out = [(n, v) for n, v in out if n.encode("latin-1") not in connection_listed]
-    client = scope.get("client")
-    if client:  # the peer as the ASGI server reports it (after its own trusted-proxy rules)
-        out.append(("x-forwarded-for", str(client[0])))
-    request_id = request_id or str(uuid.uuid4())
-    out.append(("x-request-id", request_id))
-    return out, request_id, length
+FUNCTION_URL_ERROR_BODY = b'{"message":"Internal Server Error"}'
 
 
-def _parse_length(value: bytes) -> int | None:
-    return int(value) if value.isdigit() else None
-
-
-def _valid_request_id(value: bytes) -> str:
-    """A caller's id is kept when it is short printable ASCII; otherwise a new one is made."""
-    return value.decode("ascii") if _REQUEST_ID_RE.fullmatch(value) else ""
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, stopping with 413 as soon as it passes `limit`."""
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        if len(body) > limit:
-            raise PayloadTooLarge(_too_large(len(body), limit))
-        return body or None
-    chunks = [body]
-    size = len(body)
-    while message.get("more_body", False):
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(_too_large(size, limit, "request body (so far)"))
-        chunks.append(chunk)
-    return b"".join(chunks) or None
-
-
-def _upstream_url(scope: Scope, key: str, upstream: Upstream) -> URL:
-    raw: bytes = scope.get("raw_path") or scope["path"].encode()
-    marker = endpoint_path(key).encode()
-    at = raw.find(marker)
-    suffix = raw[at + len(marker) :].decode("latin-1") if at >= 0 else ""
-    query: bytes = scope.get("query_string", b"")
-    text = f"http://{upstream.host}:{upstream.port}{upstream.path_prefix}{suffix}"
-    if query:
-        text = f"{text}?{query.decode('latin-1')}"
-    return URL(text, encoded=True)
-
-
-def _too_large(size: int, limit: int, what: str = "request body") -> str:
-    return f"the {what} is {size} bytes; the limit is {limit} bytes"
+async def _send_function_url_error(send: Send, request_id: str) -> None:
+    """A Lambda-convention function that timed out or whose worker died answers as a
+    Function URL does: 502, a generic body, `X-Amz-Function-Error: Unhandled`."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"x-amz-function-error", b"Unhandled"),
+        (REQUEST_ID, request_id.encode("latin-1")),
+        (b"content-length", b"%d" % len(FUNCTION_URL_ERROR_BODY)),
+    ]
+    await send({"type": "http.response.start", "status": 502, "headers": headers})
+    await send({"type": "http.response.body", "body": FUNCTION_URL_ERROR_BODY})
 
 
 def _feedback(target: Target, key: str, upstream: Upstream, failure: InvokeFailure) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from engine.catalog import DEFAULT_RUNTIME, image_for
 from engine.formats import endpoint_url
 from engine.plan import Plan
 from engine.records import (
@@ -72,14 +73,22 @@ class SettingsOut(BaseModel):
     """The settings shared by a function and each of its revisions."""
 
     name: str = Field(examples=["hello"])
-    runtime: str = Field(examples=["node"])
-    version: str = Field(examples=["20"])
+    runtime: str = Field(examples=[DEFAULT_RUNTIME[0]])
+    version: str = Field(examples=[DEFAULT_RUNTIME[1]])
     handler: str = Field(examples=["handler.handler"])
-    image: str = Field(examples=["lambdaclone/runtime-node:20"])
+    image: str = Field(examples=[image_for(*DEFAULT_RUNTIME)])
     env: dict[str, str] = Field(default_factory=dict, examples=[{"GREETING": "hi"}])
     memory_mb: int = Field(examples=[128])
     timeout_ms: int = Field(examples=[3000])
     concurrency: int = Field(examples=[10])
+    title: str = Field(examples=["Hello, world"], description="Free text; empty: none.")
+    convention: str = Field(examples=["auto"])
+    auth: str = Field(examples=["none"], description="`none` or `token` (invoking needs one).")
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        examples=[{"DB_PASSWORD": "c14688783c06ddb2"}],
+        description="Secret variables by name, each with a fingerprint (never the value).",
+    )
     code: CodeOut
     spec_hash: str = Field(description="Equal hashes mean equal deployments.")
 
@@ -88,7 +97,7 @@ class SettingsOut(BaseModel):
         """The settings in the API's flat shape (from the spec codec), plus what the store
         adds: the image, the code reference and the hash."""
         return {
-            **flatten(spec.config.to_data()),
+            **flatten(spec.config.identity_data()),
             "image": spec.image,
             "code": CodeOut(**vars(spec.code)),
             "spec_hash": spec.spec_hash,

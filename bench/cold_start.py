@@ -25,7 +25,7 @@ from runtimes.registry import names
 
 IDLE_TIMEOUT_S = 0.3
 TIMEOUT_MS = 300
-_STARTED = re.compile(r"worker pid (\d+).* healthy on port \d+ in (\d+) ms")
+_STARTED = re.compile(r"worker pid (\d+).* healthy on .* in (\d+) ms")
 
 
 def _logs(client: RawClient, key: str) -> list[str]:
@@ -68,7 +68,7 @@ def measure(runtime: str, runs: int) -> tuple[list[float], list[float], float]:
 
 
 def _runs(server: Server, runs: int) -> tuple[list[float], list[float], float]:
-    client = RawClient("127.0.0.1", server.port)
+    client = RawClient("127.0.0.1", server.port, token=server.admin_token)
     path = f"/endpoint/{server.key}?cold=1"
     _, deploy_start_ms = _last_start(_logs(client, server.key))
     totals: list[float] = []

@@ -26,6 +26,7 @@ from engine.settings import Settings
 from engine.traffic import Traffic
 from runtimes.registry import driver, names
 from tests.fixtures.invoke_app import build_app, serving
+from tests.fixtures.local_targets import ephemeral_keyring
 from tests.fixtures.specs import default_code
 
 
@@ -33,7 +34,7 @@ from tests.fixtures.specs import default_code
 def control_plane(data_dir: Path) -> Iterator[tuple[LocalTarget, int]]:
     link_gocache(data_dir)
     settings = Settings(data_dir=data_dir, mongodb_uri="mongodb://unused.invalid")
-    target = LocalTarget(settings, Traffic())
+    target = LocalTarget(settings, Traffic(), ephemeral_keyring())
     app, _ = build_app(target)
     try:
         with serving(app) as port:

@@ -12,6 +12,7 @@ The helpers here (raw client, server process, default specs) are shared by the o
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -35,7 +36,9 @@ from runtimes.registry import names
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_spec(runtime: str, key: str, code: str | None = None, timeout_ms: int = 3000) -> Any:
+def make_spec(
+    runtime: str, key: str, code: str | None = None, timeout_ms: int = 3000, auth: str = "none"
+) -> Any:
     from tests.fixtures.specs import make_spec as spec  # noqa: PLC0415 (keep the client light)
 
     return spec(
@@ -46,6 +49,7 @@ def make_spec(runtime: str, key: str, code: str | None = None, timeout_ms: int =
         memory_mb=256,
         timeout_ms=timeout_ms,
         concurrency=100,
+        auth=auth,
     )
 
 
@@ -58,17 +62,39 @@ def link_gocache(data_dir: Path) -> None:
 
 # --- a minimal keep-alive client ---------------------------------------------------------
 class RawClient:
-    """Blocking HTTP/1.1 over one socket: send a GET, read status, headers, Content-Length body."""
+    """Blocking HTTP/1.1 over one socket: send a GET, read status, headers, Content-Length body.
+    `unix`: a Unix socket path (a sandboxed worker) instead of host:port."""
 
-    def __init__(self, host: str, port: int, timeout_s: float = 10.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout_s)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout_s: float = 10.0,
+        unix: str | None = None,
+        token: str = "",
+    ) -> None:
+        if unix is not None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout_s)
+            self.sock.connect(unix)
+        else:
+            self.sock = socket.create_connection((host, port), timeout=timeout_s)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = self.sock.makefile("rb")
         self.host = f"{host}:{port}".encode()
+        self.auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
 
-    def get(self, path: str) -> tuple[int, bytes]:
+    def get(self, path: str, headers: bytes = b"") -> tuple[int, bytes]:
+        """`headers`: extra raw header lines, each ending in CRLF."""
         self.sock.sendall(
-            b"GET " + path.encode() + b" HTTP/1.1\r\nHost: " + self.host + b"\r\n\r\n"
+            b"GET "
+            + path.encode()
+            + b" HTTP/1.1\r\nHost: "
+            + self.host
+            + b"\r\n"
+            + self.auth
+            + headers
+            + b"\r\n"
         )
         status = int(self.reader.readline().split(b" ", 2)[1])
         length = 0
@@ -83,12 +109,12 @@ class RawClient:
         self.sock.close()
 
 
-def timed_gets(client: RawClient, path: str, count: int) -> list[float]:
+def timed_gets(client: RawClient, path: str, count: int, headers: bytes = b"") -> list[float]:
     """Latencies in milliseconds of `count` sequential GETs (every answer must be 200)."""
     out: list[float] = []
     for _ in range(count):
         started = time.perf_counter_ns()
-        status, body = client.get(path)
+        status, body = client.get(path, headers)
         out.append((time.perf_counter_ns() - started) / 1e6)
         if status != 200:
             raise SystemExit(f"GET {path} answered {status}: {body[:300]!r}")
@@ -105,20 +131,43 @@ def percentile(values: list[float], q: float) -> float:
 class Server:
     port: int
     key: str
-    worker_port: int
+    worker_port: int | None
     process: subprocess.Popen[str]
+    protected_key: str = ""
+    """The same function with `auth: token`."""
+
+    token: str = ""
+    """An invoker token for it."""
+    worker_socket: str | None = None
+    """The sandboxed worker's Unix socket (then there is no worker port)."""
+    sandbox: str = ""
+    admin_token: str = ""
+    """For the control-plane routes the benches read (`/lambda/logs`)."""
+    control_key: str = ""
+    """The same function once more, public: a second worker, to tell worker-to-worker
+    differences from what `auth: token` costs."""
+
+    def direct_client(self) -> RawClient:
+        """A connection to the function's worker itself, bypassing the control plane."""
+        return RawClient("127.0.0.1", self.worker_port or 0, unix=self.worker_socket)
 
 
 @contextlib.contextmanager
 def run_server(
-    runtime: str, data_dir: Path, idle_timeout_s: float = 300.0, timeout_ms: int = 3000
+    runtime: str,
+    data_dir: Path,
+    idle_timeout_s: float = 300.0,
+    timeout_ms: int = 3000,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """A uvicorn (uvloop, httptools) serving the real app over a local target, one function
-    deployed; stopped with SIGINT so the target closes its workers."""
+    deployed; stopped with SIGINT so the target closes its workers. `settings`: more
+    LAMBDACLONE_* variables (`{"SANDBOX": "off"}`)."""
     port = free_port()
     argv = [sys.executable, "-m", "bench.invoke", "serve", runtime, str(data_dir), str(port)]
     argv.append(str(timeout_ms))
     env = {**os.environ, "LAMBDACLONE_IDLE_TIMEOUT_S": str(idle_timeout_s)}
+    env |= {f"LAMBDACLONE_{name}": value for name, value in (settings or {}).items()}
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
@@ -127,7 +176,18 @@ def run_server(
             raise SystemExit("the bench server did not start")
         info = json.loads(line)
         _wait_port(port)
-        yield Server(port, info["key"], info["worker_port"], proc)
+        yield Server(
+            port,
+            info["key"],
+            info["worker_port"],
+            proc,
+            info["protected_key"],
+            info["token"],
+            info["worker_socket"],
+            info["sandbox"],
+            info["admin_token"],
+            info["control_key"],
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -151,25 +211,44 @@ def serve(runtime: str, data_dir: Path, port: int, timeout_ms: int) -> None:
 
     from api.app import create_app  # noqa: PLC0415
     from api.proxy import InvokeProxy  # noqa: PLC0415
+    from engine.keys import new_key  # noqa: PLC0415
     from engine.local.target import LocalTarget  # noqa: PLC0415
     from engine.settings import Settings  # noqa: PLC0415
     from engine.traffic import Traffic  # noqa: PLC0415
-    from tests.fixtures.invoke_app import uvicorn_config  # noqa: PLC0415
+    from tests.fixtures.invoke_app import memory_access, uvicorn_config  # noqa: PLC0415
+    from tests.fixtures.local_targets import ephemeral_keyring  # noqa: PLC0415
 
     link_gocache(data_dir)
     settings = Settings(data_dir=data_dir, mongodb_uri="mongodb://unused.invalid")
     traffic = Traffic()
-    target = LocalTarget(settings, traffic)
-    spec = make_spec(runtime, f"bench{runtime}", timeout_ms=timeout_ms)
+    target = LocalTarget(settings, traffic, ephemeral_keyring())
+    spec = make_spec(runtime, new_key(), timeout_ms=timeout_ms)
+    protected = make_spec(runtime, new_key(), timeout_ms=timeout_ms, auth="token")
+    control = make_spec(runtime, new_key(), timeout_ms=timeout_ms)
+    access = memory_access()
+    _, token = asyncio.run(access.create("bench", "invoker", (protected.key,)))
+    _, admin_token = asyncio.run(access.create("bench-admin", "admin"))
     try:
         target.apply(spec, lambda _line: None)
-        worker_port = target.status(spec.key)["port"]
-        print(json.dumps({"key": spec.key, "worker_port": worker_port}), flush=True)
+        target.apply(protected, lambda _line: None)
+        target.apply(control, lambda _line: None)
+        status = target.status(spec.key)
+        info = {
+            "key": spec.key,
+            "worker_port": status["port"],
+            "worker_socket": status["socket"],
+            "sandbox": status["sandbox"],
+            "protected_key": protected.key,
+            "control_key": control.key,
+        }
+        print(json.dumps({**info, "token": token, "admin_token": admin_token}), flush=True)
         app = create_app(settings, target=target)
         # No lifespan: it would connect the store. The invoke route needs only the platform's
         # proxy (started and closed here, as the platform's lifespan does).
-        proxy = InvokeProxy(target, traffic, settings.max_payload_bytes)
-        app.state.platform = SimpleNamespace(settings=settings, target=target, proxy=proxy)
+        proxy = InvokeProxy(target, traffic, access, settings)
+        app.state.platform = SimpleNamespace(
+            settings=settings, target=target, proxy=proxy, access=access
+        )
         config = uvicorn_config(app, port, lifespan="off")
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled
             uvloop.run(_serve(uvicorn.Server(config), proxy))
@@ -192,7 +271,7 @@ def measure(runtime: str, requests: int, rounds: int) -> None:
         run_server(runtime, Path(tmp)) as s,
     ):
         path = f"/endpoint/{s.key}/bench?name=value"
-        direct, proxied = RawClient("127.0.0.1", s.worker_port), RawClient("127.0.0.1", s.port)
+        direct, proxied = s.direct_client(), RawClient("127.0.0.1", s.port)
         timed_gets(direct, path, 300)
         timed_gets(proxied, path, 300)
         results: dict[str, list[float]] = {"direct": [], "proxy": []}
@@ -205,7 +284,9 @@ def measure(runtime: str, requests: int, rounds: int) -> None:
         paired = _paired(direct, proxied, path, requests)
         direct.close()
         proxied.close()
+        sandbox = s.sandbox
     _print_table(runtime, requests, rounds, results, walls)
+    print(f"worker sandbox: {sandbox} (LAMBDACLONE_SANDBOX=off for a plain worker on a port)")
     print(
         f"interleaved ({requests} pairs: direct, then proxy, same moment): "
         f"p50 {percentile(paired['direct'], 50):.3f} vs {percentile(paired['proxy'], 50):.3f}"

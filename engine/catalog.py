@@ -2,17 +2,19 @@
 commands and their default code — and the one place the engine names the built-in runtimes.
 
 The database copies (`lambda.runtime`, `lambda.default`) are seeded from `builtin_catalog` by
-`GET /lambda/setup` and at first start; this module stays the single source of the defaults so
+`POST /lambda/setup` and at first start; this module stays the single source of the defaults so
 a new release can refresh default code and images without hand-editing documents. Everything
 else about a runtime comes from its driver (`runtimes.registry`).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from engine.errors import CatalogSourceMissing
 from runtimes.registry import RuntimeName, driver
@@ -20,8 +22,11 @@ from runtimes.registry import RuntimeName, driver
 BUILTIN_VERSIONS: tuple[tuple[RuntimeName, str], ...] = (
     (RuntimeName("golang"), "1.22"),
     (RuntimeName("node"), "20"),
+    (RuntimeName("provided"), "2018-06-01"),
     (RuntimeName("python"), "3.12"),
 )
+"""`provided`'s version is the Lambda Runtime API's, the one thing its `bootstrap` is written
+against (Lambda's `provided.al2023` names an OS; here the OS is the machine's or the image's)."""
 DEFAULT_RUNTIME: tuple[RuntimeName, str] = (RuntimeName("node"), "20")
 
 
@@ -69,7 +74,27 @@ class DefaultChoice:
 
 
 def image_for(runtime: str, version: str, registry: str = "lambdaclone") -> str:
-    return f"{registry}/runtime-{runtime}:{version}"
+    """The runtime's image: `<registry>/runtime-<runtime>:<version>` for a repository prefix;
+    for an images lock (`registry` is its absolute path), the digest reference it records."""
+    name = f"runtime-{runtime}:{version}"
+    if registry.startswith("/"):
+        return locked_image(Path(registry), name)
+    return f"{registry}/{name}"
+
+
+def locked_image(lock: Path, name: str) -> str:
+    """`name` (`runtime-python:3.12`) as pushed: the lock `make images push` writes maps each
+    image to `<registry>/<repository>@sha256:<digest>`, so pods run exactly the bytes built."""
+    try:
+        images = json.loads(lock.read_text(encoding="utf-8"))["images"]
+        reference = images[name]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CatalogSourceMissing(
+            f"image {name} is not in the images lock {lock}: {exc}", detail={"path": str(lock)}
+        ) from exc
+    if not isinstance(reference, str) or "@sha256:" not in reference:
+        raise CatalogSourceMissing(f"the images lock {lock} names {name} without a digest")
+    return reference
 
 
 def read_default_code(runtime: str) -> str:

@@ -49,6 +49,27 @@ class PayloadTooLarge(LambdaCloneError):
     code = "payload_too_large"
 
 
+class PackageRefused(InvalidInput):
+    """A function package (zip archive) that is not unpacked: unsafe paths (`package_unsafe_path`),
+    symlinks leaving it (`package_symlink`), a zip bomb (`package_bomb`), no handler file
+    (`package_no_handler`), too many entries (`package_too_many_entries`), a dependency
+    manifest naming a local path, a file URL or an installer option (`unsafe_dependency`) or
+    not a readable archive (`invalid_package`). Nothing is stored."""
+
+    def __init__(self, message: str, *, code: str, path: str | None = None) -> None:
+        super().__init__(message, field="package", code=code)
+        if path is not None:
+            self.detail["path"] = path
+
+
+class PackageTooLarge(PackageRefused):
+    """Over Lambda's package limits: 50 MB zipped, 250 MB unpacked."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message, code="package_too_large")
+        self.detail["limit"] = limit
+
+
 # --- the state of things -------------------------------------------------------------------
 class FunctionNotFound(LambdaCloneError):
     code = "function_not_found"
@@ -101,6 +122,13 @@ class TargetError(LambdaCloneError):
 
 class ToolMissing(TargetError):
     code = "tool_missing"
+
+
+class DependencyBuildFailed(TargetError):
+    """pip, npm or go could not install a function's declared dependencies; the message ends
+    with the tail of the tool's own output (`detail.build_output`)."""
+
+    code = "dependency_build_failed"
 
 
 class StackLocked(TargetError):
@@ -190,3 +218,36 @@ class OperationCancelled(LambdaCloneError):
     """An operation skipped because its function was deleted (or a delete was queued)."""
 
     code = "operation_cancelled"
+
+
+# --- who may do what -----------------------------------------------------------------------
+class Unauthenticated(LambdaCloneError):
+    """No credential, or one that is unknown, revoked or expired (all answered alike)."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(LambdaCloneError):
+    """A valid credential whose role (or function binding) does not allow the action."""
+
+    code = "forbidden"
+
+
+class TokenNotFound(LambdaCloneError):
+    code = "token_not_found"
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"no token {token_id!r}", detail={"token": token_id})
+
+
+class SecretKeyError(LambdaCloneError):
+    """The secret key is malformed, or does not open what was sealed with another."""
+
+    code = "secret_key_invalid"
+
+
+# --- what a deployment can do ----------------------------------------------------------------
+class NotSupported(LambdaCloneError):
+    """The configured target cannot do this (e.g. keep function logs)."""
+
+    code = "not_supported"

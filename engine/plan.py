@@ -49,28 +49,36 @@ class Plan:
         return counts
 
 
+PER_NAME = {"env": True, "secrets": False}
+"""Maps diffed name by name, and whether their values are masked (env values may be sensitive;
+secrets are already only fingerprints)."""
+
+
 def diff_specs(old: FunctionSpec | None, new: FunctionSpec) -> tuple[FieldChange, ...]:
-    """Field-level differences; environment values are masked, code shows as its hash."""
+    """Field-level differences; environment values are masked, secrets show fingerprints,
+    code shows as its hash."""
     before = old.settings() if old else {}
     after = new.settings()
     changes: list[FieldChange] = []
     for path in sorted(set(before) | set(after)):
-        if path == "env":
-            changes.extend(_diff_env(before.get("env"), after.get("env")))
+        if path in PER_NAME:
+            changes.extend(_diff_map(path, before.get(path), after.get(path)))
         elif before.get(path) != after.get(path):
             changes.append(FieldChange(path, before.get(path), after.get(path)))
     return tuple(changes)
 
 
-def _diff_env(old: object, new: object) -> list[FieldChange]:
-    old_env = old if isinstance(old, dict) else {}
-    new_env = new if isinstance(new, dict) else {}
+def _diff_map(path: str, old: object, new: object) -> list[FieldChange]:
+    old_map = old if isinstance(old, dict) else {}
+    new_map = new if isinstance(new, dict) else {}
+
+    def shown(values: dict[str, object], name: str) -> object:
+        if name not in values:
+            return None
+        return SECRET_MASK if PER_NAME[path] else values[name]
+
     return [
-        FieldChange(
-            f"env.{name}",
-            SECRET_MASK if name in old_env else None,
-            SECRET_MASK if name in new_env else None,
-        )
-        for name in sorted(set(old_env) | set(new_env))
-        if old_env.get(name) != new_env.get(name)
+        FieldChange(f"{path}.{name}", shown(old_map, name), shown(new_map, name))
+        for name in sorted(set(old_map) | set(new_map))
+        if old_map.get(name) != new_map.get(name)
     ]

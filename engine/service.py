@@ -30,6 +30,7 @@ from engine.errors import (
     StaleRevision,
     StoreUnavailable,
 )
+from engine.keyring import Keyring
 from engine.keys import is_key, new_key
 from engine.locks import KeyLocks
 from engine.plan import Plan, diff_specs
@@ -47,10 +48,16 @@ from engine.records import (
 )
 from engine.recovery import recover
 from engine.runner import OperationRunner
-from engine.spec import FunctionSpec
+from engine.spec import FunctionSpec, Secrets
 from engine.store import IdempotencyClaim, SeedResult, Store
 from engine.target import Target
-from engine.validation import Changes, validate_create, validate_update
+from engine.validation import (
+    Changes,
+    check_environment_size,
+    check_secret_updates,
+    validate_create,
+    validate_update,
+)
 from runtimes.registry import driver
 
 
@@ -70,10 +77,12 @@ class FunctionService:
         target: Target,
         runner: OperationRunner,
         locks: KeyLocks,
+        keyring: Keyring,
         *,
         max_code_bytes: int,
         image_registry: str,
     ) -> None:
+        self.keyring = keyring
         self.store = store
         self.target = target
         self.runner = runner
@@ -111,7 +120,12 @@ class FunctionService:
     ) -> Mutation:
         catalog = await self.catalog()
         key, op_id = new_key(), new_key()
-        spec = validate_create(key, changes, code, catalog, self.max_code_bytes)
+        changes = self._sealed(changes, Secrets())
+        # off the event loop: a package is inflated and hashed here (up to 250 MB)
+        checked = await asyncio.to_thread(
+            validate_create, key, changes, code, catalog, self.max_code_bytes
+        )
+        spec = self._checked(checked)
         if idempotency_key:
             key, op_id = await self._claim(idempotency_key, spec, key, op_id)
             spec = FunctionSpec(key, spec.config, spec.code, spec.image, spec.run_command)
@@ -206,7 +220,23 @@ class FunctionService:
     ) -> FunctionSpec:
         current = await self.spec_of(record)
         catalog = await self.catalog()
-        return validate_update(current, changes, code, catalog.entries, self.max_code_bytes)
+        changes = self._sealed(changes, current.config.secrets)
+        spec = await asyncio.to_thread(
+            validate_update, current, changes, code, catalog.entries, self.max_code_bytes
+        )
+        return self._checked(spec)
+
+    def _sealed(self, changes: Changes, current: Secrets) -> Changes:
+        """A request's plain secret values, sealed before anything else sees them."""
+        if "secrets" not in changes:
+            return changes
+        updates = check_secret_updates(changes["secrets"])
+        return {**changes, "secrets": self.keyring.seal(updates, current).to_data()}
+
+    def _checked(self, spec: FunctionSpec) -> FunctionSpec:
+        """The rule only the opened values can be checked against: the total size."""
+        check_environment_size({**spec.env.as_dict(), **self.keyring.open(spec.config.secrets)})
+        return spec
 
     async def _write_update(self, record: FunctionRecord, desired: FunctionSpec) -> Operation:
         key, now, revision = record.key, utcnow(), record.revision + 1

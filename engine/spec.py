@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar, get_type_hints
 
+from engine import package
 from runtimes.contract import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS
 from runtimes.registry import RuntimeName
 
@@ -63,6 +64,49 @@ class Env:
 
 
 @dataclass(frozen=True)
+class SealedValue:
+    ciphertext: str
+    """base64url(nonce + AES-256-GCM ciphertext) under the set's data key."""
+    fingerprint: str
+    """A keyed hash of the value: tells values apart, reveals nothing (`engine.keyring`)."""
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secret environment variables, sealed (envelope encryption, see `engine.keyring`):
+    stored, journaled and compared only this way; opened by a target when a worker starts."""
+
+    data_key: str = ""
+    """The set's data key, wrapped by the control plane's key (empty: no secrets)."""
+    values: tuple[tuple[str, SealedValue], ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.values)
+
+    def identity(self) -> dict[str, str]:
+        """What hashes, previews and answers see: each name's fingerprint, never a value."""
+        return {name: sealed.fingerprint for name, sealed in self.values}
+
+    def to_data(self) -> dict[str, Any]:
+        values = {n: {"ciphertext": v.ciphertext, "fingerprint": v.fingerprint} for n, v in self}
+        return {"data_key": self.data_key, "values": values}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Secrets:
+        values = data.get("values") or {}
+        sealed = {
+            n: SealedValue(str(v["ciphertext"]), str(v["fingerprint"])) for n, v in values.items()
+        }
+        return cls(str(data.get("data_key", "")), tuple(sorted(sealed.items())))
+
+    def __iter__(self) -> Iterator[tuple[str, SealedValue]]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass(frozen=True)
 class Limits:
     """Per-function resource settings, with Lambda's defaults."""
 
@@ -82,9 +126,22 @@ class FunctionConfig:
     handler: str
     env: Env = field(default_factory=Env)
     limits: Limits = field(default_factory=Limits)
+    title: str = ""
+    """Free text shown for the function (the original system's `title`); `name` is the DNS
+    label."""
+    convention: str = "auto"
+    """How the handler is called: `auto` (detected), or one of the runtime's conventions."""
+    auth: str = "none"
+    """Who may invoke it: `none` (anyone, as a public Function URL) or `token`."""
+    secrets: Secrets = field(default_factory=Secrets)
+    """Write-only environment variables: given in plain text, kept sealed."""
 
     def to_data(self) -> Data:
         return to_data(self)
+
+    def identity_data(self) -> Data:
+        """The data with sealed values replaced by what identifies them (fingerprints)."""
+        return to_data(self, identity=True)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> FunctionConfig:
@@ -141,19 +198,28 @@ class FunctionSpec:
     def limits(self) -> Limits:
         return self.config.limits
 
+    @property
+    def is_package(self) -> bool:
+        """The code is a zip package (`engine.package`), not a single source file."""
+        return package.is_package(self.code)
+
     @cached_property
     def code_sha256(self) -> str:
-        return sha256_text(self.code)
+        """A package's hash is its manifest's: the same files are the same code."""
+        return sha256_text(package.identity(self.code) if self.is_package else self.code)
 
     def settings(self) -> Data:
-        """Everything but the code, which enters by its hash: what previews diff and the spec
-        hash covers."""
+        """Everything but the code, which enters by its hash (and a package's files by theirs,
+        one `files/<path>` entry each, so a preview lists the files that change): what
+        previews diff and the spec hash covers."""
+        files = package.manifest(self.code) if self.is_package else ()
         return {
             "key": self.key,
-            **self.config.to_data(),
+            **self.config.identity_data(),
             "image": self.image,
             "run_command": self.run_command,
             "code_sha256": self.code_sha256,
+            **{f"files/{f.path}": f.link or f.sha256 for f in files},
         }
 
     @cached_property
@@ -161,7 +227,7 @@ class FunctionSpec:
         return sha256_text(json.dumps(self.settings(), sort_keys=True))
 
     def to_data(self, *, with_code: bool = True) -> Data:
-        data = {**self.settings(), "spec_hash": self.spec_hash}
+        data = {**self.settings(), **self.config.to_data(), "spec_hash": self.spec_hash}
         if with_code:
             data["code"] = self.code
         return data
@@ -189,21 +255,25 @@ def sha256_text(text: str) -> str:
 
 
 # --- the codec ------------------------------------------------------------------------------
-def to_data(value: object) -> Data:
-    """A frozen settings value as plain data (dicts, lists, str, int, bool)."""
+def to_data(value: object, *, identity: bool = False) -> Data:
+    """A frozen settings value as plain data (dicts, lists, str, int, bool); with `identity`,
+    values that have one (sealed secrets) give their identity instead of their content."""
     assert dataclasses.is_dataclass(value) and not isinstance(value, type)
     return {
-        f.metadata.get(DATA_NAME, f.name): _plain(getattr(value, f.name))
+        f.metadata.get(DATA_NAME, f.name): _plain(getattr(value, f.name), identity)
         for f in dataclasses.fields(value)
     }
 
 
-def _plain(value: object) -> Any:
+def _plain(value: object, identity: bool) -> Any:
+    ident = getattr(value, "identity", None)
+    if identity and callable(ident):
+        return ident()
     to = getattr(value, "to_data", None)
     if callable(to):
         return to()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_data(value)
+        return to_data(value, identity=identity)
     return value
 
 

@@ -15,7 +15,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from engine.plan import Plan
 from engine.settings import Settings
-from engine.spec import DEFAULT_CONCURRENCY, FunctionSpec
+from engine.spec import DEFAULT_CONCURRENCY, FunctionSpec, Secrets
 from runtimes.contract import DEFAULT_TIMEOUT_MS
 
 ProgressSink = Callable[[str], None]
@@ -27,14 +27,24 @@ InvokeFailure = Literal["crashed", "timed_out"]
 @dataclass(frozen=True, eq=False)
 class Upstream:
     """Where an invocation is sent, and the limits the proxy enforces there: the proxy sends
-    `<path_prefix><path suffix>?<query>` to `host:port`. Each worker (or Service) has its own
-    instance, compared by identity, so traffic counts never mix two workers on one port."""
+    `<path_prefix><path suffix>?<query>` to `host:port` — or, when `socket_path` is set, over
+    that Unix socket, `host` then only naming the worker (its pool of connections). Each worker
+    (or Service) has its own instance, compared by identity, so traffic counts never mix two
+    workers on one port."""
 
     host: str
     port: int
     path_prefix: str = ""
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     concurrency: int = DEFAULT_CONCURRENCY
+    auth: str = "none"
+    """The function's invoke auth (`none` or `token`): the proxy checks it."""
+    socket_path: str | None = None
+    """A local worker's Unix socket (a sandboxed worker has no TCP port)."""
+    function_url_errors: bool = False
+    """A Lambda-convention function: a timeout or a dead worker answers as a Function URL
+    does (502, a generic body, `X-Amz-Function-Error: Unhandled`), not with the platform's
+    error shape — the details go to the log only."""
 
 
 class Target(Protocol):
@@ -98,13 +108,20 @@ class LogSource(Protocol):
     def logs(self, key: str, limit: int) -> list[dict[str, object]]: ...
 
 
-def build_target(settings: Settings, traffic: TrafficView) -> Target:
+class SecretOpener(Protocol):
+    """Opens a function's sealed secrets: a target calls it only to hand the values to the
+    processes (or the Kubernetes Secret) that run the function."""
+
+    def open(self, secrets: Secrets) -> dict[str, str]: ...
+
+
+def build_target(settings: Settings, traffic: TrafficView, secrets: SecretOpener) -> Target:
     """The configured backend; imported lazily so the local default never loads Pulumi and
     the Kubernetes target never starts local processes."""
     if settings.target == "kubernetes":
         from engine.kubernetes.target import KubernetesTarget  # noqa: PLC0415
 
-        return KubernetesTarget(settings)
+        return KubernetesTarget(settings, secrets)
     from engine.local.target import LocalTarget  # noqa: PLC0415
 
-    return LocalTarget(settings, traffic)
+    return LocalTarget(settings, traffic, secrets)

@@ -58,3 +58,28 @@ def tool_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
     env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
     return env
+
+
+def ferretdb_path() -> Path:
+    """The embedded store's server: the cache's build at the pinned version and recipe
+    (FERRETDB_VERSION, FERRETDB_BUILD), else a `ferretdb` on PATH (the control-plane image
+    installs that same build there). A cache built by an older recipe lacks the Unix socket
+    listener and the lifeline, so it is never used: `make tools-run` builds it again."""
+    versions = pinned_versions()
+    version, build = versions["FERRETDB_VERSION"], versions["FERRETDB_BUILD"]
+    built = cache_dir() / f"ferretdb-{version}"
+    if (built / ".complete").is_file() and _read(built / ".build") == build:
+        return built / "bin" / "ferretdb"
+    on_path = shutil.which("ferretdb")
+    if on_path is not None and not Path(on_path).is_relative_to(cache_dir()):
+        return Path(on_path)
+    raise ToolMissing(
+        f"ferretdb {version} (build {build}) is not in {cache_dir()}; run `make tools-run`"
+    )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return None

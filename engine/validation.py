@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, NoReturn
 
+from engine import package
 from engine.catalog import Catalog, RuntimeEntry, find_entry
-from engine.errors import CodeTooLarge, InvalidInput, UnknownRuntime
+from engine.errors import CodeTooLarge, InvalidInput, PackageRefused, UnknownRuntime
 from engine.spec import Env, FunctionConfig, FunctionSpec, Limits
 from runtimes.registry import RuntimeName, UnknownRuntimeError, driver
 
@@ -26,9 +28,33 @@ NAME_MAX = 63
 HANDLER_FILE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 HANDLER_MAX = 128
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_")
 ENV_MAX_BYTES = 4 * 1024
+RESERVED_ENV: tuple[tuple[str, str], ...] = (
+    # AWS Lambda's reserved variables: the platform sets them.
+    ("_HANDLER", "the handler: use the `handler` setting"),
+    ("_X_AMZN_TRACE_ID", "the tracing header of each invocation"),
+    ("AWS_EXECUTION_ENV AWS_LAMBDA_*", "the runtime, the function's name, version, memory…"),
+    ("LAMBDA_*", "LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR and the worker contract (LAMBDA_HANDLER…)"),
+    # What would break a worker here, or change which code it runs.
+    ("LAMBDACLONE_*", "the control plane's own settings"),
+    ("PORT HOST", "where the wrapper listens"),
+    ("PATH", "how the runtime and its tools are found"),
+    ("LD_*", "the dynamic loader (LD_PRELOAD, LD_LIBRARY_PATH): code in every process"),
+    (
+        "PYTHONPATH PYTHONHOME PYTHONSAFEPATH PYTHONUSERBASE PYTHONPLATLIBDIR PYTHONEXECUTABLE",
+        "which Python runs and where it imports from: the function's code and packages only",
+    ),
+    ("PYTHONPYCACHEPREFIX PYTHONDONTWRITEBYTECODE", "the bytecode cache: the platform's"),
+    ("NODE_OPTIONS", "node's own flags (--require, --import, --inspect): code before the wrapper"),
+    ("NODE_PATH", "where node finds modules: the function's own only"),
+)
+"""Names (space separated; `*` ends a prefix) that a function's variables, plain or secret,
+cannot have, compared without case (docs/api.md shows this table). AWS_REGION,
+AWS_DEFAULT_REGION and the AWS credentials, reserved by Lambda, are allowed: nothing here sets
+them from an execution role (`aws_region` is the default region) and SDK calls need them."""
 LIMIT_RANGES = {"memory_mb": (64, 10_240), "timeout_ms": (1, 900_000), "concurrency": (1, 1_000)}
+TITLE_MAX = 200
+INVOKE_AUTH = ("none", "token")
 RUNTIME_FIELDS = frozenset({"runtime", "version"})
 
 
@@ -51,7 +77,7 @@ def validate_create(
     if not settings.get("handler"):
         settings.pop("handler", None)
     config = checked(base.merged(settings))
-    text = check_code(code, max_code_bytes)
+    text = check_handler_file(check_code(code, max_code_bytes), config.handler)
     return FunctionSpec(key, config, text, entry.image, entry.run_command)
 
 
@@ -70,11 +96,10 @@ def validate_update(
         old = find_entry(catalog, current.runtime, current.runtime_version)
         keep_default = old is not None and current.handler == old.default_handler
         settings["handler"] = entry.default_handler if keep_default else current.handler
-    base = FunctionConfig(
-        current.name, entry.runtime, entry.version, current.handler, current.env, current.limits
-    )
+    base = replace(current.config, runtime=entry.runtime, runtime_version=entry.version)
     config = checked(base.merged(settings))
     text = check_code(code, max_code_bytes) if code is not None else current.code
+    check_handler_file(text, config.handler)
     return FunctionSpec(current.key, config, text, entry.image, entry.run_command)
 
 
@@ -93,8 +118,31 @@ def checked(config: FunctionConfig) -> FunctionConfig:
     check_name(config.name)
     check_handler(config.handler, config.runtime)
     check_env(config.env)
+    both = sorted(set(config.env.names()) & set(config.secrets.names()))
+    if both:
+        why = f"{both[0]!r} is both a plain and a secret variable: keep one"
+        raise InvalidInput(why, field=f"secrets.{both[0]}", code="invalid_secret")
     check_limits(config.limits)
+    check_title(config.title)
+    check_choice("convention", config.convention, driver(config.runtime).conventions)
+    check_choice("auth", config.auth, INVOKE_AUTH)
     return config
+
+
+def check_title(title: object) -> str:
+    """Free text, one line: what the console lists (control characters would break it)."""
+    if not isinstance(title, str) or len(title) > TITLE_MAX or not title.isprintable():
+        why = f"title must be at most {TITLE_MAX} printable characters"
+        raise InvalidInput(why, field="title", code="invalid_title")
+    return title
+
+
+def check_choice(field: str, value: object, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise InvalidInput(
+            f"{field} must be one of {', '.join(allowed)}", field=field, code=f"invalid_{field}"
+        )
+    return value
 
 
 def check_name(name: object) -> str:
@@ -109,69 +157,111 @@ def check_name(name: object) -> str:
 
 
 def check_code(code: str | bytes, max_bytes: int) -> str:
+    """A single source file (UTF-8 text, at most `max_bytes`), or a zip archive (bytes that
+    start like one), read under the package limits and encoded as `engine.package` says."""
+    if isinstance(code, bytes) and package.is_archive(code):
+        return package.read(code).encode()
     raw = code.encode("utf-8") if isinstance(code, str) else code
     if len(raw) > max_bytes:
         raise CodeTooLarge(len(raw), max_bytes)
     if not raw.strip():
         raise InvalidInput("code is empty", field="file", code="empty_code")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("code is not UTF-8 text", field="file", code="invalid_code") from exc
+    if "\x00" in text:  # no source file of any runtime holds one: binary, or an attack
+        raise InvalidInput("code contains a NUL character", field="file", code="invalid_code")
+    if package.is_package(text):  # only a zip upload becomes a package
+        raise InvalidInput("code cannot start like a package", field="file", code="invalid_code")
+    return text
+
+
+def check_handler_file(code: str, handler: str) -> str:
+    """A package must hold its handler's file (`src/app.py` for `src/app.handler`)."""
+    if package.is_package(code):
+        file, _, _ = handler.rpartition(".")
+        if not package.has_handler_file(package.manifest(code), file):
+            why = f"the package has no file for handler {handler!r} ({file}.*)"
+            raise PackageRefused(why, code="package_no_handler", path=file)
+    return code
 
 
 def check_handler(handler: object, runtime: RuntimeName) -> str:
-    """`file.function`, where the function is one the runtime's wrapper can load."""
+    """`file.function`, `file` possibly in folders (`src/functions/hello.handler`): each
+    segment of `file` names the function's own code (not a module the language already has,
+    such as Python's `os`), `function` an identifier the runtime's wrapper can load; none may
+    be a `__dunder__` (the language's internals, `__import__`, `__proto__`)."""
     text = handler if isinstance(handler, str) else ""
     file, _, function = text.rpartition(".")
-    if len(text) > HANDLER_MAX or not HANDLER_FILE_RE.fullmatch(file):
-        raise InvalidInput(
-            f"handler {handler!r} must look like 'file.function' (e.g. index.handler)",
-            field="handler",
-            code="invalid_handler",
-        )
-    if not driver(runtime).is_function_name(function):
-        raise InvalidInput(
-            f"handler {handler!r}: {function!r} is not a function name {runtime} can load",
-            field="handler",
-            code="invalid_handler",
-        )
+    segments = file.split("/")
+    rules = driver(runtime)
+    if len(text) > HANDLER_MAX or not all(HANDLER_FILE_RE.fullmatch(s) for s in segments):
+        _bad_handler(handler, "must look like 'file.function' (e.g. index.handler)")
+    if function.startswith("__") or any(s.startswith("__") for s in segments):
+        _bad_handler(handler, "names the language's internals, not the function's code")
+    for segment in segments:
+        if not rules.is_module_name(segment):
+            why = f"{segment!r} is a module {runtime} already has: rename it"
+            _bad_handler(handler, why)
+    if not rules.is_function_name(function):
+        _bad_handler(handler, f"{function!r} is not a function name {runtime} can load")
     return text
+
+
+def _bad_handler(handler: object, why: str) -> NoReturn:
+    raise InvalidInput(f"handler {handler!r} {why}", field="handler", code="invalid_handler")
 
 
 def check_env(env: Env) -> Env:
     for name, value in env:
-        _check_env_var(name, value)
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in env)
-    if size > ENV_MAX_BYTES:
-        raise InvalidInput(
-            f"environment is {size} bytes; the limit is {ENV_MAX_BYTES}",
-            field="env",
-            code="env_too_large",
-        )
+        _check_env_var(name, value, "env")
+    check_environment_size(env.as_dict())
     return env
 
 
-def _check_env_var(name: str, value: str) -> None:
+def check_secret_updates(updates: object) -> dict[str, str | None]:
+    """`secrets` of a request: names → values (or null: remove it), with env's name rules.
+    Messages name the variable, never its value."""
+    if not isinstance(updates, dict):
+        raise InvalidInput("secrets must be an object", field="secrets", code="invalid_secret")
+    for name, value in updates.items():
+        if value is not None and not isinstance(value, str):
+            why = f"secret {name!r} must be a string (or null to remove it)"
+            raise InvalidInput(why, field=f"secrets.{name}", code="invalid_secret")
+        _check_env_var(str(name), value or "", "secrets")
+    return {str(name): value for name, value in updates.items()}
+
+
+def check_environment_size(values: Mapping[str, str]) -> None:
+    """Lambda's rule: 4 KB for all of a function's variables, secret ones included."""
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in values.items())
+    if size > ENV_MAX_BYTES:
+        why = f"environment is {size} bytes; the limit is {ENV_MAX_BYTES}"
+        raise InvalidInput(why, field="env", code="env_too_large")
+
+
+def _check_env_var(name: str, value: str, field: str) -> None:
+    code, why = ("invalid_env" if field == "env" else "invalid_secret"), ""
     if not ENV_NAME_RE.fullmatch(name):
-        raise InvalidInput(
-            f"environment variable name {name!r} must match [A-Za-z_][A-Za-z0-9_]*",
-            field=f"env.{name}",
-            code="invalid_env",
-        )
-    if name.upper().startswith(RESERVED_ENV_PREFIXES):
-        raise InvalidInput(
-            f"environment variable {name!r} is reserved (AWS_* and LAMBDA_* are the platform's)",
-            field=f"env.{name}",
-            code="reserved_env",
-        )
-    if "\x00" in value:
-        raise InvalidInput(
-            f"environment variable {name!r} contains a NUL character, which no process"
-            " environment can hold",
-            field=f"env.{name}",
-            code="invalid_env",
-        )
+        why = "must be named like [A-Za-z_][A-Za-z0-9_]*"
+    elif reason := reserved_env(name):
+        code, why = "reserved_env", f"is reserved: {reason}"
+    elif "\x00" in value:
+        why = "contains a NUL character, which no process environment can hold"
+    if why:
+        message = f"environment variable {name!r} {why}"
+        raise InvalidInput(message, field=f"{field}.{name}", code=code)
+
+
+def reserved_env(name: str) -> str | None:
+    """Why `name` is the platform's (see RESERVED_ENV), or None when a function may set it."""
+    upper = name.upper()
+    for patterns, reason in RESERVED_ENV:
+        for pattern in patterns.split():
+            if upper == pattern or (pattern[-1] == "*" and upper.startswith(pattern[:-1])):
+                return reason
+    return None
 
 
 def check_limits(limits: Limits) -> Limits:
@@ -206,11 +296,8 @@ def pick_runtime(
     enabled version of that runtime); a version without a runtime is ambiguous."""
     if runtime is None and version is None:
         if default is None:
-            raise InvalidInput(
-                "no default runtime is configured: give runtime and version",
-                field="runtime",
-                code="missing_field",
-            )
+            why = "no default runtime is configured: give runtime and version"
+            raise InvalidInput(why, field="runtime", code="missing_field")
         return default
     if runtime is None:
         raise InvalidInput("version given without runtime", field="runtime", code="missing_field")
@@ -218,9 +305,6 @@ def pick_runtime(
         versions = [e for e in catalog if e.runtime == runtime and not e.disabled]
         if len(versions) == 1:
             return versions[0]
-        raise InvalidInput(
-            f"runtime {runtime} needs a version (see GET /lambda/runtimes)",
-            field="version",
-            code="missing_field",
-        )
+        why = f"runtime {runtime} needs a version (see GET /lambda/runtimes)"
+        raise InvalidInput(why, field="version", code="missing_field")
     return resolve_runtime(catalog, runtime, version)

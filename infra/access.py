@@ -6,9 +6,14 @@ Least privilege on both sides of the platform:
   runs outside the cluster, through IAM principals mapped to the `lambdaclone:control-plane`
   group). Kubernetes rights come from a namespaced Role in the functions namespace only — no
   ClusterRole: it can manage exactly the per-function objects (Deployments, Services,
-  ConfigMaps, Ingresses) and read what Pulumi's await logic watches while they become ready
-  (Pods, ReplicaSets, Endpoints, PVCs, Events). AWS rights (IRSA) cover the code objects under
-  `functions/` in the code bucket, plus the Pulumi state prefix when it runs in-cluster.
+  ConfigMaps, Secrets — a function's secret values — and Ingresses), read what it watches while
+  they roll out (Pods, ReplicaSets, Endpoints, Events) and read the pods' logs (`pods/log`, for
+  `GET /lambda/logs`); the verbs are listed in docs/adr/0044. AWS
+  rights (IRSA) cover the code objects under `functions/` in the code bucket, plus the Pulumi
+  state prefix when it runs in-cluster.
+
+The Kubernetes half (`build_kubernetes_access`) needs no AWS: the real-node e2e test deploys
+the control plane with exactly these objects in its test cluster.
 * Function pods run as `lambdaclone-function`, which can only read code objects, has no
   Kubernetes API token mounted, and lives in a namespace enforcing the `restricted` pod
   security standard.
@@ -40,16 +45,23 @@ READ_VERBS = ["get", "list", "watch"]
 
 MANAGED_RESOURCES: dict[str, list[str]] = {
     "apps": ["deployments"],
-    "": ["services", "configmaps"],
+    "": ["services", "configmaps", "secrets"],
     "networking.k8s.io": ["ingresses"],
 }
-"""What the control plane creates for each function (CONTRACT §6), by API group."""
+"""What the control plane creates for each function (CONTRACT §6; its secret values go into a
+Secret `lc-<key>` referenced by the Deployment), by API group. Only function objects live in
+the functions namespace, so these rights reach nothing else."""
 
 AWAIT_RESOURCES: dict[str, list[str]] = {
-    "": ["pods", "endpoints", "persistentvolumeclaims", "events"],
+    "": ["pods", "endpoints", "events"],
     "apps": ["replicasets"],
 }
-"""Read-only: what pulumi-kubernetes watches to decide a Deployment/Service/Ingress is ready."""
+"""Read-only: what the control plane watches while a function rolls out
+(engine/kubernetes/rollout.py: the new ReplicaSet's pods, the Service's endpoints, the pods'
+events for a start failure's reason)."""
+
+LOG_RESOURCES: dict[str, list[str]] = {"": ["pods/log"]}
+"""Get only: the function pods' output, which `GET /lambda/logs` shows."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,10 @@ def control_plane_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
     rules += [
         k8s.rbac.v1.PolicyRuleArgs(api_groups=[group], resources=resources, verbs=READ_VERBS)
         for group, resources in AWAIT_RESOURCES.items()
+    ]
+    rules += [
+        k8s.rbac.v1.PolicyRuleArgs(api_groups=[group], resources=resources, verbs=["get"])
+        for group, resources in LOG_RESOURCES.items()
     ]
     return rules
 
@@ -137,6 +153,58 @@ def build_functions_namespace(config: StackConfig, provider: k8s.Provider) -> k8
     )
 
 
+@dataclass(frozen=True)
+class KubernetesAccess:
+    """The functions namespace and the two service accounts, by name."""
+
+    functions_namespace: pulumi.Output[str]
+    control_plane_service_account: pulumi.Output[str]
+    function_service_account: pulumi.Output[str]
+
+
+def build_kubernetes_access(
+    config: StackConfig,
+    provider: k8s.Provider,
+    system_namespace: k8s.core.v1.Namespace,
+    *,
+    control_plane_role_arn: pulumi.Input[str] | None = None,
+    function_role_arn: pulumi.Input[str] | None = None,
+) -> KubernetesAccess:
+    """The functions namespace, both service accounts (annotated with their IRSA roles when
+    given) and the control plane's Role and RoleBinding: every Kubernetes object of `access`."""
+    functions_ns = build_functions_namespace(config, provider)
+    opts = pulumi.ResourceOptions(provider=provider)
+    cp_sa = k8s.core.v1.ServiceAccount(
+        CONTROL_PLANE_SERVICE_ACCOUNT,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=CONTROL_PLANE_SERVICE_ACCOUNT,
+            namespace=system_namespace.metadata.name,
+            annotations=_role_annotation(control_plane_role_arn),
+        ),
+        opts=opts,
+    )
+    _control_plane_rbac(config, functions_ns, provider)
+    fn_sa = k8s.core.v1.ServiceAccount(
+        FUNCTION_SERVICE_ACCOUNT,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=FUNCTION_SERVICE_ACCOUNT,
+            namespace=functions_ns.metadata.name,
+            annotations=_role_annotation(function_role_arn),
+        ),
+        automount_service_account_token=False,
+        opts=opts,
+    )
+    return KubernetesAccess(
+        functions_namespace=functions_ns.metadata.name,
+        control_plane_service_account=cp_sa.metadata.name,
+        function_service_account=fn_sa.metadata.name,
+    )
+
+
+def _role_annotation(role_arn: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]] | None:
+    return {ROLE_ARN_ANNOTATION: role_arn} if role_arn is not None else None
+
+
 def build_access(
     config: StackConfig,
     cluster: Cluster,
@@ -144,8 +212,6 @@ def build_access(
     system_namespace: k8s.core.v1.Namespace,
     aws_opts: pulumi.ResourceOptions,
 ) -> Access:
-    functions_ns = build_functions_namespace(config, cluster.provider)
-
     prefixes = [CODE_PREFIX, STATE_PREFIX] if config.deploy_control_plane else [CODE_PREFIX]
     cp_role = service_account_role(
         f"{config.cluster_name}-control-plane",
@@ -162,17 +228,6 @@ def build_access(
         ),
         opts=aws_opts,
     )
-    cp_sa = k8s.core.v1.ServiceAccount(
-        CONTROL_PLANE_SERVICE_ACCOUNT,
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=CONTROL_PLANE_SERVICE_ACCOUNT,
-            namespace=system_namespace.metadata.name,
-            annotations={ROLE_ARN_ANNOTATION: cp_role.arn},
-        ),
-        opts=pulumi.ResourceOptions(provider=cluster.provider),
-    )
-    _control_plane_rbac(config, functions_ns, cluster.provider)
-
     fn_role = service_account_role(
         f"{config.cluster_name}-function",
         cluster.oidc,
@@ -186,21 +241,18 @@ def build_access(
         policy=bucket.arn.apply(lambda arn: policy_json(function_s3_statements(arn))),
         opts=aws_opts,
     )
-    fn_sa = k8s.core.v1.ServiceAccount(
-        FUNCTION_SERVICE_ACCOUNT,
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=FUNCTION_SERVICE_ACCOUNT,
-            namespace=functions_ns.metadata.name,
-            annotations={ROLE_ARN_ANNOTATION: fn_role.arn},
-        ),
-        automount_service_account_token=False,
-        opts=pulumi.ResourceOptions(provider=cluster.provider),
+    kube = build_kubernetes_access(
+        config,
+        cluster.provider,
+        system_namespace,
+        control_plane_role_arn=cp_role.arn,
+        function_role_arn=fn_role.arn,
     )
     return Access(
-        functions_namespace=functions_ns.metadata.name,
-        control_plane_service_account=cp_sa.metadata.name,
+        functions_namespace=kube.functions_namespace,
+        control_plane_service_account=kube.control_plane_service_account,
         control_plane_role_arn=cp_role.arn,
-        function_service_account=fn_sa.metadata.name,
+        function_service_account=kube.function_service_account,
         function_role_arn=fn_role.arn,
     )
 

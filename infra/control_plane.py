@@ -1,36 +1,73 @@
-"""Optionally run the control plane (API + console) in the cluster, behind the shared ALB.
+"""Optionally run the control plane (API + console) in the cluster, behind its own ALB.
 
 Off by default (`deployControlPlane`): the first deployment usually runs the control plane from
 an operator's machine against the stack outputs, and the image has to be built and pushed
 somewhere first. When on, the pod runs as the least-privileged control-plane service account,
-keeps the function stacks' Pulumi state in the code bucket (under `pulumi-state/`), and gets the
-catch-all `/` rule of the shared ALB with a low priority, so every `/endpoint/<key>` rule the
-function stacks add wins over it.
+keeps the function stacks' Pulumi state in the code bucket (under `pulumi-state/`), and is
+reached through a load balancer of its own (infra/control_plane_ingress.py): internal unless
+configured otherwise, never the functions' public one. Its admin token and secret-sealing key
+come from a Secret (`lambdaclone-control-plane-auth`) whose values are Pulumi secrets; the
+Deployment refers to them by `secretKeyRef` only.
+
+The image runs as 65532 on a read-only root filesystem: its data directory (Pulumi's home and
+the function stacks' workspaces; the state itself is in S3) and `/tmp` are emptyDirs, and the
+images lock (`imagesLock`, which names the runtime images by digest) is a ConfigMap.
+`build_control_plane` takes the settings as environment variables, so the real-node e2e test
+deploys the very same objects into its test cluster with settings of its own.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.access import Access
-from infra.bucket import CodeBucket
 from infra.config import FUNCTION_SERVICE_ACCOUNT, STATE_PREFIX, StackConfig
-from infra.mongodb import URI_KEY, MongoDB
+from infra.control_plane_config import LABELS, NAME, allowed_hosts
+from infra.control_plane_ingress import PORT, build_ingress, control_plane_ingress_class
+from infra.mongodb import URI_KEY
 
-NAME = "lambdaclone-control-plane"
-PORT = 8000
-CATCH_ALL_ORDER = "1000"
-_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "lambdaclone"}
+__all__ = ["NAME", "PORT", "Placement", "build_control_plane", "settings_env"]
+
+RUN_AS = 65532
+DATA_VOLUME = "/var/lib/lambdaclone"
+DATA_DIR = f"{DATA_VOLUME}/data"
+"""Inside the volume: an emptyDir's root belongs to root, and the control plane makes its data
+directory its own (owner-only) when it creates it."""
+IMAGES_DIR = "/etc/lambdaclone/images"
+IMAGES_LOCK_FILE = "images.lock.json"
 _PASSPHRASE_KEY = "passphrase"  # noqa: S105 - a key name, not a value
+ADMIN_TOKEN_KEY = "admin-token"  # noqa: S105 - a key name, not a value
+SECRET_KEY_KEY = "secret-key"  # noqa: S105 - a key name, not a value
+POD_IP_ENV = "POD_IP"
+SecretRef = tuple[pulumi.Input[str], str]
+"""(Secret name, key) of an environment variable's value."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the pod may run: empty on EKS; the e2e test steers it to its real node."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, str]] = ()
+
+
+def settings_env(
+    plain: Mapping[str, pulumi.Input[str]], secrets: Mapping[str, SecretRef]
+) -> list[k8s.core.v1.EnvVarArgs]:
+    """`LAMBDACLONE_*` settings (engine/settings.py) as environment variables."""
+    env = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
+    env += [_from_secret(name, secret, key) for name, (secret, key) in secrets.items()]
+    return env
 
 
 def control_plane_env(
     config: StackConfig, bucket_name: pulumi.Input[str], mongo_secret: pulumi.Input[str]
 ) -> list[k8s.core.v1.EnvVarArgs]:
-    """The `LAMBDACLONE_*` settings of an in-cluster control plane (engine/settings.py)."""
+    """The settings of an in-cluster control plane on EKS: plain values for what is no secret,
+    `secretKeyRef`s for the rest (never a value in the Deployment, so never in its state)."""
     backend = pulumi.Output.concat(
         "s3://", bucket_name, "/", STATE_PREFIX.rstrip("/"), "?region=", config.region
     )
@@ -48,20 +85,38 @@ def control_plane_env(
         "LAMBDACLONE_INGRESS_GROUP": config.ingress_group,
         "LAMBDACLONE_PULUMI_BACKEND_URL": backend,
         "AWS_REGION": config.region,
-        # Only the ALB reaches the pod: trust its X-Forwarded-For and any Host it forwards
-        # (narrowed to the public URL's host below when one is configured).
-        "LAMBDACLONE_FORWARDED_ALLOW_IPS": "*",
-        "LAMBDACLONE_ALLOWED_HOSTS": "*",
+        # The load balancer's nodes live in the VPC: only their X-Forwarded-For is believed.
+        "LAMBDACLONE_FORWARDED_ALLOW_IPS": config.vpc_cidr,
+        # The pod's own IP too: the load balancer's health checks send it as the Host.
+        "LAMBDACLONE_ALLOWED_HOSTS": ",".join(
+            [*allowed_hosts(config, config.system_namespace), f"$({POD_IP_ENV})"]
+        ),
     }
+    if config.control_plane_cors_origins:
+        plain["LAMBDACLONE_CORS_ORIGINS"] = ",".join(config.control_plane_cors_origins)
+    if config.images_lock:
+        plain["LAMBDACLONE_IMAGE_REGISTRY"] = f"{IMAGES_DIR}/{IMAGES_LOCK_FILE}"
     if config.control_plane_public_url:
         plain["LAMBDACLONE_PUBLIC_URL"] = config.control_plane_public_url
-        plain["LAMBDACLONE_ALLOWED_HOSTS"] = urlsplit(config.control_plane_public_url).netloc
-    env = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
-    env += [
-        _from_secret("LAMBDACLONE_MONGODB_URI", mongo_secret, URI_KEY),
-        _from_secret("LAMBDACLONE_PULUMI_PASSPHRASE", f"{NAME}-pulumi", _PASSPHRASE_KEY),
-    ]
-    return env
+    secrets = {"LAMBDACLONE_MONGODB_URI": (mongo_secret, URI_KEY), **control_plane_secret_refs()}
+    return settings_env(plain, secrets)
+
+
+def control_plane_secret_refs() -> dict[str, SecretRef]:
+    """The settings `build_control_plane` keeps in its Secrets, by Secret and key."""
+    return {
+        "LAMBDACLONE_PULUMI_PASSPHRASE": (passphrase_secret_name(), _PASSPHRASE_KEY),
+        "LAMBDACLONE_ADMIN_TOKEN": (auth_secret_name(), ADMIN_TOKEN_KEY),
+        "LAMBDACLONE_SECRET_KEY": (auth_secret_name(), SECRET_KEY_KEY),
+    }
+
+
+def passphrase_secret_name() -> str:
+    return f"{NAME}-pulumi"
+
+
+def auth_secret_name() -> str:
+    return f"{NAME}-auth"
 
 
 def _from_secret(name: str, secret: pulumi.Input[str], key: str) -> k8s.core.v1.EnvVarArgs:
@@ -73,103 +128,169 @@ def _from_secret(name: str, secret: pulumi.Input[str], key: str) -> k8s.core.v1.
     )
 
 
+def _secret(
+    config: StackConfig,
+    name: str,
+    values: dict[str, pulumi.Input[str] | None],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Secret:
+    """A Secret whose values are Pulumi secrets: encrypted in the state, hidden in previews."""
+    return k8s.core.v1.Secret(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=config.system_namespace, labels=LABELS
+        ),
+        type="Opaque",
+        string_data={key: pulumi.Output.secret(value or "") for key, value in values.items()},
+        opts=opts,
+    )
+
+
 def build_control_plane(
     config: StackConfig,
     *,
     provider: k8s.Provider,
-    access: Access,
-    bucket: CodeBucket,
-    mongodb: MongoDB,
-    depends_on: list[pulumi.Resource],
+    namespace: k8s.core.v1.Namespace,
+    service_account: pulumi.Input[str],
+    env: Sequence[k8s.core.v1.EnvVarArgs],
+    depends_on: Sequence[pulumi.Resource] = (),
+    placement: Placement | None = None,
+    ingress_class: str | None = None,
 ) -> k8s.networking.v1.Ingress:
-    """Deployment, ClusterIP Service, catch-all Ingress; `depends_on` holds the ALB controller."""
-    namespace = config.system_namespace
-    opts = pulumi.ResourceOptions(provider=provider, depends_on=[mongodb.namespace])
-    passphrase = k8s.core.v1.Secret(
-        f"{NAME}-pulumi",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{NAME}-pulumi", namespace=namespace),
-        string_data={_PASSPHRASE_KEY: pulumi.Output.secret(config.pulumi_passphrase or "")},
-        opts=opts,
+    """The passphrase and auth Secrets, the images-lock ConfigMap, Deployment, ClusterIP
+    Service and Ingress in `config.system_namespace`; `depends_on` holds the ingress
+    controller. `ingress_class` defaults to the control plane's own ALB class (its class
+    objects come from `build_control_plane_ingress_class`); the e2e test gives its own."""
+    opts = pulumi.ResourceOptions(provider=provider, depends_on=[namespace])
+    passphrase = _secret(
+        config, passphrase_secret_name(), {_PASSPHRASE_KEY: config.pulumi_passphrase}, opts
     )
+    auth = _secret(
+        config,
+        auth_secret_name(),
+        {ADMIN_TOKEN_KEY: config.admin_token, SECRET_KEY_KEY: config.secret_key},
+        opts,
+    )
+    needs: list[pulumi.Resource] = [passphrase, auth, *depends_on]
+    if config.images_lock:
+        needs.append(_images_configmap(config, opts))
     deployment = k8s.apps.v1.Deployment(
         NAME,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace=namespace, labels=_LABELS),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=NAME, namespace=config.system_namespace, labels=LABELS
+        ),
         spec=k8s.apps.v1.DeploymentSpecArgs(
             replicas=config.control_plane_replicas,
-            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=_LABELS),
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=LABELS),
             template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=_LABELS),
-                spec=k8s.core.v1.PodSpecArgs(
-                    service_account_name=access.control_plane_service_account,
-                    containers=[
-                        k8s.core.v1.ContainerArgs(
-                            name="api",
-                            image=config.control_plane_image,
-                            ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
-                            env=control_plane_env(config, bucket.name, mongodb.secret_name),
-                            readiness_probe=k8s.core.v1.ProbeArgs(
-                                http_get=k8s.core.v1.HTTPGetActionArgs(
-                                    path="/lambda/runtimes", port=PORT
-                                ),
-                                period_seconds=10,
-                            ),
-                            security_context=k8s.core.v1.SecurityContextArgs(
-                                allow_privilege_escalation=False,
-                                run_as_non_root=True,
-                            ),
-                        )
-                    ],
-                ),
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=LABELS),
+                spec=_pod_spec(config, service_account, env, placement or Placement()),
             ),
         ),
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(depends_on=[passphrase, *depends_on])
-        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=needs)),
     )
     service = k8s.core.v1.Service(
         NAME,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace=namespace, labels=_LABELS),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=NAME, namespace=config.system_namespace, labels=LABELS
+        ),
         spec=k8s.core.v1.ServiceSpecArgs(
             type="ClusterIP",
-            selector=_LABELS,
+            selector=LABELS,
             ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port=PORT)],
         ),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[deployment])),
     )
-    return k8s.networking.v1.Ingress(
-        NAME,
+    return build_ingress(
+        config, service, ingress_class or control_plane_ingress_class(config), opts, depends_on
+    )
+
+
+def _images_configmap(config: StackConfig, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
+    return k8s.core.v1.ConfigMap(
+        f"{NAME}-images",
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=NAME,
-            namespace=namespace,
-            labels=_LABELS,
-            annotations={
-                "alb.ingress.kubernetes.io/group.name": config.ingress_group,
-                "alb.ingress.kubernetes.io/group.order": CATCH_ALL_ORDER,
-                "alb.ingress.kubernetes.io/scheme": "internet-facing",
-                "alb.ingress.kubernetes.io/target-type": "ip",
-                "alb.ingress.kubernetes.io/healthcheck-path": "/lambda/runtimes",
-            },
+            name=f"{NAME}-images", namespace=config.system_namespace, labels=LABELS
         ),
-        spec=k8s.networking.v1.IngressSpecArgs(
-            ingress_class_name=config.ingress_class,
-            rules=[
-                k8s.networking.v1.IngressRuleArgs(
-                    http=k8s.networking.v1.HTTPIngressRuleValueArgs(
-                        paths=[
-                            k8s.networking.v1.HTTPIngressPathArgs(
-                                path="/",
-                                path_type="Prefix",
-                                backend=k8s.networking.v1.IngressBackendArgs(
-                                    service=k8s.networking.v1.IngressServiceBackendArgs(
-                                        name=service.metadata.name,
-                                        port=k8s.networking.v1.ServiceBackendPortArgs(name="http"),
-                                    )
-                                ),
-                            )
-                        ]
-                    )
-                )
-            ],
+        data={IMAGES_LOCK_FILE: config.images_lock},
+        opts=opts,
+    )
+
+
+def _pod_spec(
+    config: StackConfig,
+    service_account: pulumi.Input[str],
+    env: Sequence[k8s.core.v1.EnvVarArgs],
+    placement: Placement,
+) -> k8s.core.v1.PodSpecArgs:
+    mounts = [
+        k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_VOLUME),
+        k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108 - an emptyDir
+    ]
+    volumes = [
+        k8s.core.v1.VolumeArgs(name="data", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+        k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+    ]
+    if config.images_lock:
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(name="images", mount_path=IMAGES_DIR, read_only=True)
+        )
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name="images",
+                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=f"{NAME}-images"),
+            )
+        )
+    container = k8s.core.v1.ContainerArgs(
+        name="api",
+        image=config.control_plane_reference,
+        ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
+        env=[
+            # First: `$(POD_IP)` in a later value (the allowed hosts) expands to it.
+            k8s.core.v1.EnvVarArgs(
+                name=POD_IP_ENV,
+                value_from=k8s.core.v1.EnvVarSourceArgs(
+                    field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="status.podIP")
+                ),
+            ),
+            k8s.core.v1.EnvVarArgs(name="LAMBDACLONE_DATA_DIR", value=DATA_DIR),
+            *env,
+        ],
+        # A TCP probe: every HTTP route but the invoke path will need a token.
+        readiness_probe=k8s.core.v1.ProbeArgs(
+            tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=PORT), period_seconds=2
         ),
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends_on)),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": "250m", "memory": "512Mi"}, limits={"memory": "2Gi"}
+        ),
+        security_context=k8s.core.v1.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            run_as_non_root=True,
+            read_only_root_filesystem=True,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        ),
+        volume_mounts=mounts,
+    )
+    return k8s.core.v1.PodSpecArgs(
+        service_account_name=service_account,
+        security_context=k8s.core.v1.PodSecurityContextArgs(
+            run_as_non_root=True,
+            run_as_user=RUN_AS,
+            run_as_group=RUN_AS,
+            fs_group=RUN_AS,
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        node_selector=dict(placement.node_selector) or None,
+        tolerations=[toleration_args(t) for t in placement.tolerations] or None,
+        containers=[container],
+        volumes=volumes,
+    )
+
+
+def toleration_args(spec: Mapping[str, str]) -> k8s.core.v1.TolerationArgs:
+    return k8s.core.v1.TolerationArgs(
+        key=spec.get("key"),
+        operator=spec.get("operator"),
+        value=spec.get("value"),
+        effect=spec.get("effect"),
     )

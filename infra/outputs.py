@@ -30,8 +30,11 @@ OUTPUT_NAMES = (
     "oidcProviderArn",
     "vpcId",
     "storageClass",
+    "imageRegistry",
+    "imageRepositories",
 )
-"""Outputs every stack has (`controlPlaneHostname` is added when the control plane is deployed)."""
+"""Outputs every stack has (`controlPlaneHostname` and `controlPlaneUrl` are added when the
+control plane is deployed)."""
 
 SECRET_OUTPUTS = frozenset({"kubeconfig", "mongoUri"})
 """Outputs that must never be shown in plain text (`pulumi stack output --show-secrets`)."""

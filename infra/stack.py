@@ -16,9 +16,11 @@ from infra.alb_controller import build_alb_controller
 from infra.bucket import build_bucket
 from infra.cluster import build_cluster
 from infra.config import CODE_PREFIX, PROJECT, StackConfig
-from infra.control_plane import build_control_plane
+from infra.control_plane import build_control_plane, control_plane_env
+from infra.control_plane_ingress import build_control_plane_ingress_class, control_plane_url
 from infra.mongodb import build_mongodb
 from infra.network import build_network, resolve_zones
+from infra.registry import build_registry
 from infra.storage import build_storage
 
 
@@ -41,6 +43,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Output[Any]]:
     network = build_network(config, zones, aws_opts)
     cluster = build_cluster(config, network, aws_opts)
     bucket = build_bucket(config, aws_opts)
+    registry = build_registry(config, aws_opts)
     storage_class = build_storage(config, cluster, aws_opts)
     alb = build_alb_controller(config, cluster, network, aws_opts)
     mongodb = build_mongodb(config, cluster.provider, storage_class)
@@ -65,17 +68,22 @@ def build(config: StackConfig) -> dict[str, pulumi.Output[Any]]:
         "oidcProviderArn": cluster.oidc.provider_arn,
         "vpcId": network.vpc_id,
         "storageClass": storage_class.metadata.name,
+        "imageRegistry": registry.host,
+        "imageRepositories": registry.repositories,
     }
     if config.deploy_control_plane:
+        ingress_class = build_control_plane_ingress_class(config, cluster.provider, [alb.release])
         ingress = build_control_plane(
             config,
             provider=cluster.provider,
-            access=access,
-            bucket=bucket,
-            mongodb=mongodb,
-            depends_on=[alb.release],
+            namespace=mongodb.namespace,
+            service_account=access.control_plane_service_account,
+            env=control_plane_env(config, bucket.name, mongodb.secret_name),
+            depends_on=[alb.release, ingress_class],
         )
-        outputs["controlPlaneHostname"] = ingress.status.load_balancer.ingress.apply(
+        hostname = ingress.status.load_balancer.ingress.apply(
             lambda items: str(items[0]["hostname"]) if items else ""
         )
+        outputs["controlPlaneHostname"] = hostname
+        outputs["controlPlaneUrl"] = control_plane_url(config, hostname)
     return outputs

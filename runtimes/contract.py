@@ -17,9 +17,42 @@ DEFAULT_HANDLER = "handler.handler"
 """`file.function`: every default code file is `handler.<ext>` exporting `handler`."""
 FUNCTION_VERSION = "$LATEST"
 """What `AWS_LAMBDA_FUNCTION_VERSION` and the START lines say: unpublished code, as in Lambda."""
-CONVENTIONS = ("auto", "original", "lambda")
+CONVENTIONS = ("auto", "original", "lambda", "kubeless")
+"""Every convention some wrapper knows; each runtime's driver says which of them it has."""
+BOOTSTRAP_ENV = "LAMBDA_BOOTSTRAP"
+RUNTIME_API_PORT_ENV = "LAMBDA_RUNTIME_API_PORT_OFFSET"
+"""Sandboxed: the Runtime API listens on 127.0.0.1:<offset + the worker's uid>, the one
+loopback port the host's firewall lets that uid use (engine/local/netguard.py)."""
+"""The executable a Runtime API worker (runtimes/provided/server.py) runs as the function's
+runtime; default `$LAMBDA_CODE_DIR/bootstrap`. A Go `lambda.Start` program's is its binary."""
+SOCKET_ENV = "LAMBDA_SOCKET"
+"""When set, the wrapper serves HTTP on this Unix socket path instead of `HOST:PORT` (the
+local target's sandboxed workers: no TCP port other processes of the machine could reach)."""
 DEFAULT_MEMORY_MB = 128
 DEFAULT_TIMEOUT_MS = 3_000
+DEFAULT_REGION = "us-east-1"
+"""`AWS_REGION` when neither the operator (`aws_region`) nor the function says otherwise."""
+ACCOUNT_ID = "000000000000"
+"""The account in every ARN a worker shows: there is no AWS account behind a function."""
+RUNTIME_API_VERSION = "2018-06-01"
+"""The Lambda Runtime API version the `provided` runtime serves (runtimes/provided/)."""
+USER_DEFAULTS = ("AWS_REGION", "AWS_DEFAULT_REGION", "TZ")
+"""Lambda's variables a function may set itself (validation lets them through)."""
+
+
+def function_arn(region: str, function_name: str) -> str:
+    """What `invoked_function_arn` says: Lambda's form, in the placeholder account."""
+    return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
+
+
+def log_group_name(function_name: str) -> str:
+    return f"/aws/lambda/{function_name}"
+
+
+def log_stream_name(function_key: str, version: str = FUNCTION_VERSION) -> str:
+    """One stream per function (a worker's log is the function's): `[$LATEST]<key>`, in the
+    shape of Lambda's `YYYY/MM/DD/[version]<id>` without the date, which would change daily."""
+    return f"[{version}]{function_key}"
 
 
 def split_handler(handler: str) -> tuple[str, str]:
@@ -45,20 +78,35 @@ def worker_env(
     version: str = FUNCTION_VERSION,
     user_env: Mapping[str, str] | None = None,
     pycache_dir: Path | None = None,
+    socket_path: str | None = None,
+    region: str = DEFAULT_REGION,
+    execution_env: str = "",
+    runtime_dir: Path | None = None,
+    bootstrap: Path | None = None,
+    runtime_api_port_offset: int | None = None,
 ) -> dict[str, str]:
     """The wrapper's environment variables; overlay them on a base env (PATH, HOME, ...).
 
     `user_env` (the function's own variables) comes first so it cannot override ours.
     `pycache_dir` turns bytecode caching back on (into that directory) for a Python worker
     started from an environment with PYTHONDONTWRITEBYTECODE set: without it every cold start
-    recompiles Flask from source (~300 ms instead of ~120 ms).
+    recompiles Flask from source (~300 ms instead of ~120 ms). `socket_path` makes the worker
+    listen on that Unix socket (`LAMBDA_SOCKET`); `PORT` and `HOST` are then not set.
+    `bootstrap` is what a Runtime API worker runs (`LAMBDA_BOOTSTRAP`, see
+    `RuntimeDriver.runtime_api_bootstrap`).
+
+    Lambda's own variables (`lambda_env`) are set too; `region` (the operator's `aws_region`)
+    and `TZ` are defaults the function's variables may override, as in Lambda.
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}")
     env = dict(user_env or {})
+    if socket_path is not None:
+        env[SOCKET_ENV] = socket_path
+    else:
+        env.pop(SOCKET_ENV, None)
+        env.update(PORT=str(port), HOST=host)
     env.update(
-        PORT=str(port),
-        HOST=host,
         LAMBDA_CODE_DIR=str(code_dir),
         LAMBDA_HANDLER=handler,
         LAMBDA_FUNCTION_NAME=function_name,
@@ -69,8 +117,61 @@ def worker_env(
         LAMBDA_PATH_PREFIX=path_prefix,
         LAMBDA_CONVENTION=convention,
     )
+    lambda_vars = lambda_env(
+        code_dir=code_dir,
+        handler=handler,
+        function_name=function_name,
+        function_key=function_key,
+        memory_mb=memory_mb,
+        version=version,
+        region=region,
+        execution_env=execution_env,
+        runtime_dir=runtime_dir,
+    )
+    for name, value in lambda_vars.items():
+        if name in USER_DEFAULTS and name in env:
+            continue
+        env[name] = value
+    if bootstrap is not None:
+        env[BOOTSTRAP_ENV] = str(bootstrap)
+    if runtime_api_port_offset is not None:
+        env[RUNTIME_API_PORT_ENV] = str(runtime_api_port_offset)
     if pycache_dir is not None:
         env.update(bytecode_env(pycache_dir))
+    return env
+
+
+def lambda_env(
+    *,
+    code_dir: Path,
+    handler: str,
+    function_name: str,
+    function_key: str,
+    memory_mb: int,
+    version: str,
+    region: str,
+    execution_env: str,
+    runtime_dir: Path | None,
+) -> dict[str, str]:
+    """The variables AWS Lambda gives every function (docs/runtimes.md lists them), so code
+    and SDKs reading them (boto3's region, powertools' function name) run unchanged."""
+    env = {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": version,
+        "AWS_LAMBDA_LOG_GROUP_NAME": log_group_name(function_name),
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name(function_key, version),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "LAMBDA_TASK_ROOT": str(code_dir),
+        "_HANDLER": handler,
+        "TZ": ":UTC",
+    }
+    if execution_env:
+        env["AWS_EXECUTION_ENV"] = execution_env
+    if runtime_dir is not None:
+        env["LAMBDA_RUNTIME_DIR"] = str(runtime_dir)
     return env
 
 

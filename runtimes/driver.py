@@ -52,6 +52,12 @@ class BuildRequest:
     """The toolchain's own cache (e.g. GOCACHE), shared by every build of this runtime."""
     handler: str
     toolchain: Toolchain
+    code: str | None = None
+    """The code file's text when the caller has it (the build's mode depends on it); None:
+    the driver reads it from `code_dir`."""
+    module_cache: Path | None = None
+    """Where downloaded modules are kept between builds (GOMODCACHE); None: beside
+    `cache_dir`."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,39 @@ class RuntimeDriver:
     prewarm: Prewarm | None = None
     builds: bool = False
     """Whether `build` has work to do (then a worker runs what it produced)."""
+    conventions: tuple[str, ...] = ("auto", "original")
+    """How a handler may be called (`LAMBDA_CONVENTION`); `auto` detects it."""
     toolchain_env: tuple[tuple[str, str], ...] = ()
     """Set whenever the toolchain itself runs (its version probe, builds)."""
+    toolchain_version: str | None = None
+    """The toolchain release line to run on when it is not the catalog's version (`provided`
+    names the Runtime API's version; its server runs on python 3.12)."""
+    execution_env_format: str = ""
+    """`AWS_EXECUTION_ENV` as Lambda spells it, `{version}` the catalog's (empty: not set,
+    as for Lambda's OS-only runtimes)."""
+    image_runtime_dir: str = ""
+    """`LAMBDA_RUNTIME_DIR` inside the runtime's container image."""
+
+    def execution_env(self, version: str) -> str:
+        return self.execution_env_format.format(version=version)
+
+    def lambda_program(self, code: str) -> bool:
+        """Whether `code` is a program that talks to the Lambda Runtime API itself (a Go
+        `lambda.Start` main) instead of a handler the wrapper calls."""
+        del code
+        return False
+
+    def runtime_api_bootstrap(self, artifact_dir: Path | None, code: str) -> Path | None:
+        """The executable to run behind the Runtime API for this function, when its worker
+        is `provided`'s server (`runtimes/provided`, run with `LAMBDA_BOOTSTRAP` = this path)
+        rather than this runtime's own `launch` argv; None for a wrapper-served handler."""
+        del artifact_dir, code
+        return None
+
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """The folders of `runtimes/` a worker reads (a sandbox binds them read-only)."""
+        return (self.folder,)
 
     @property
     def folder(self) -> Path:
@@ -121,6 +158,12 @@ class RuntimeDriver:
     def is_function_name(self, function: str) -> bool:
         """Whether the wrapper can load `function` (the part after the last dot)."""
         raise NotImplementedError
+
+    def is_module_name(self, file: str) -> bool:
+        """Whether `file` (before the last dot) can name the function's own code file: not a
+        module the language resolves before it (Python's `os`)."""
+        del file
+        return True
 
     def launch(self, toolchain: Toolchain, artifact_dir: Path | None) -> list[str]:
         """argv of a worker (its configuration comes from `runtimes.contract.worker_env`);

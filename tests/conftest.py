@@ -16,9 +16,13 @@ import pymongo
 import pytest
 
 from engine.embedded import run_ferretdb
+from tests.fixtures.api import ADMIN_TOKEN
 from tests.fixtures.kube import KubeCluster, start_kube_cluster
 from tests.fixtures.pulumi import pulumi_environment
 from tests.fixtures.s3 import s3_server
+
+# Every control plane a test starts has this admin token (and clients send it: AUTH).
+os.environ["LAMBDACLONE_ADMIN_TOKEN"] = ADMIN_TOKEN
 
 
 @pytest.fixture(scope="session")

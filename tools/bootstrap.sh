@@ -107,8 +107,10 @@ build_kwok() {
   cd "$(stage_module kwok)" && go build -trimpath -ldflags "-s -w" -o "$1/kwok" sigs.k8s.io/kwok/cmd/kwok
 }
 
+# FERRETDB_BUILD records which recipe of tools/go/ferretdb built it (bump it with any change).
 build_ferretdb() {
   cd "$(stage_module ferretdb)" && go build -trimpath -ldflags "-s -w" -o "$1/ferretdb" .
+  echo "$FERRETDB_BUILD" >"$1/../.build"
 }
 
 apt_install() {
@@ -145,7 +147,15 @@ ensure_kubernetes() {
   build kubernetes "$KUBERNETES_VERSION" build_kubernetes
 }
 ensure_kwok() { need_go kwok; build kwok "$KWOK_VERSION" build_kwok; }
-ensure_ferretdb() { need_go ferretdb; build ferretdb "$FERRETDB_VERSION" build_ferretdb; }
+ensure_ferretdb() {
+  need_go ferretdb
+  # The cache is keyed by version and recipe: one built by another FERRETDB_BUILD is built again.
+  local dir; dir=$(dir_of ferretdb "$FERRETDB_VERSION")
+  if is_built ferretdb "$FERRETDB_VERSION" && [ "$(cat "$dir/.build" 2>/dev/null)" != "$FERRETDB_BUILD" ]; then
+    rm -f "$(done_marker ferretdb "$FERRETDB_VERSION")"
+  fi
+  build ferretdb "$FERRETDB_VERSION" build_ferretdb
+}
 ensure_etcd() {
   command -v etcd >/dev/null 2>&1 && { say "etcd: found on PATH"; return; }
   apt_install etcd-server

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from api.auth import Allowed, audit_key
 from api.bodies import CreateBody, UpdateBody, body_openapi, read_body
 from api.deps import ReadyPlatformDep, ServiceDep
 from api.mutations import answer
@@ -30,6 +31,7 @@ WAIT_TIMEOUT_S = 60.0
     summary="List functions",
     description="Functions that are not deleted, oldest first, a page at a time.",
     responses=error_responses(422, 503),
+    dependencies=[Allowed("functions:read")],
 )
 async def list_functions(
     *,
@@ -58,6 +60,7 @@ async def list_functions(
     description="One function by key, with its code (`code=false` leaves it out). Deleted "
     "functions are 404 unless `include_deleted=true`.",
     responses=error_responses(404, 422, 503),
+    dependencies=[Allowed("functions:read")],
 )
 async def get_function(
     *,
@@ -85,6 +88,7 @@ async def get_function(
         **error_responses(403, 409, 413, 415, 422, 502, 503),
     },
     openapi_extra=body_openapi(CreateBody),
+    dependencies=[Allowed("functions:write")],
 )
 async def create_function(
     *,
@@ -99,6 +103,7 @@ async def create_function(
     body, upload = await read_body(request, CreateBody, platform.settings.max_code_bytes)
     code = body.code_given(upload)
     mutation = await service.create(body.changes(), code, idempotency_key)
+    audit_key(request, mutation.function.key)
     return await answer(platform, mutation, response, wait, wait_timeout_s)
 
 
@@ -118,6 +123,7 @@ async def create_function(
         **error_responses(403, 404, 409, 413, 415, 422, 502, 503),
     },
     openapi_extra=body_openapi(UpdateBody),
+    dependencies=[Allowed("functions:write")],
 )
 async def update_function(
     *,
@@ -131,6 +137,7 @@ async def update_function(
 ) -> MutationOut | PlanOut:
     body, upload = await read_body(request, UpdateBody, platform.settings.max_code_bytes)
     changes, code = body.changes(), body.code_given(upload)
+    audit_key(request, body.key)
     if preview:
         response.status_code = 200
         return PlanOut.of(await service.preview(body.key, changes, code, body.base_revision))
@@ -148,6 +155,7 @@ async def update_function(
         200: {"model": MutationOut, "description": "Already deleted, or awaited."},
         **error_responses(403, 404, 422, 502, 503),
     },
+    dependencies=[Allowed("functions:write")],
 )
 async def delete_function(
     *,
@@ -167,6 +175,7 @@ async def delete_function(
     summary="A function's revisions",
     description="The immutable history of code and settings, newest first.",
     responses=error_responses(404, 422, 503),
+    dependencies=[Allowed("functions:read")],
 )
 async def list_revisions(
     *,

@@ -11,10 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.routing import Route
 
+from api.auth import Allowed
 from api.deps import PlatformDep
+from api.invoke_request import Receive, Scope
 from api.params import KeyQuery
-from api.proxy import Receive, Scope, Send
-from engine.errors import FunctionNotFound, InvalidInput
+from api.proxy import Send
+from api.routes.docs import error_responses
+from api.schemas import ErrorResponse
+from engine.errors import FunctionNotFound, NotSupported
+from engine.keys import nameable
 from engine.target import LogSource
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -75,7 +80,26 @@ for _method in METHODS:  # one documented operation per method, each with its ow
     )
 
 
-@router.get("/lambda/logs", tags=["invoke"], summary="Recent log lines of a function")
+_LOG_ERRORS = {
+    **error_responses(422),
+    404: {
+        "model": ErrorResponse,
+        "description": "`function_not_found`: no such function, or no worker of it ever ran.",
+    },
+    501: {
+        "model": ErrorResponse,
+        "description": "`not_supported`: the configured target does not keep function logs.",
+    },
+}
+
+
+@router.get(
+    "/lambda/logs",
+    tags=["invoke"],
+    summary="Recent log lines of a function",
+    responses=_LOG_ERRORS,
+    dependencies=[Allowed("functions:logs")],
+)
 def function_logs(
     platform: PlatformDep,
     key: KeyQuery,
@@ -85,8 +109,11 @@ def function_logs(
     them) and the platform's own events (started, crashed, killed over memory, scaled to zero).
     `stats` are the control plane's counters for the function since it started."""
     target = platform.target
+    if not nameable(key):  # as everywhere: what cannot be a key names no function
+        raise FunctionNotFound(key)
     if not isinstance(target, LogSource):
-        raise InvalidInput(f"the {target.name} target does not keep function logs", field="key")
+        message = f"the {target.name} target does not keep function logs"
+        raise NotSupported(message, detail={"target": target.name})
     lines = target.logs(key, limit)
     stats = platform.proxy.stats.get(key)
     return {"key": key, "lines": lines, "stats": stats.to_dict() if stats else None}

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api import events
+from api.auth import Allowed
 from api.deps import ReadyPlatformDep, ServiceDep
 from api.params import KeyQuery, Limit
 from api.routes.docs import error_responses
@@ -52,6 +53,7 @@ async def _operation(platform: ReadyPlatformDep, operation_id: str) -> Operation
     description="State (queued, running, succeeded, failed), timestamps, error and the "
     "progress lines recorded so far.",
     responses=error_responses(404, 422, 503),
+    dependencies=[Allowed("functions:read")],
 )
 async def get_operation(
     platform: ReadyPlatformDep, operation_id: Annotated[str, Path(max_length=64)]
@@ -77,6 +79,7 @@ async def get_operation(
         },
         **_json_errors(404, 422, 503),
     },
+    dependencies=[Allowed("functions:read")],
 )
 async def operation_events(
     request: Request,
@@ -103,6 +106,7 @@ async def operation_events(
     summary="Get an operation (query form)",
     description="The same as `GET /lambda/operations/{id}`, in the style of `GET /lambda?key=`.",
     responses=error_responses(404, 422, 503),
+    dependencies=[Allowed("functions:read")],
 )
 async def get_operation_by_query(
     platform: ReadyPlatformDep, id: Annotated[str, Query(max_length=64)]
@@ -115,6 +119,7 @@ async def get_operation_by_query(
     summary="A function's operations",
     description="The most recent operations of one function, newest first.",
     responses=error_responses(404, 422, 503),
+    dependencies=[Allowed("functions:read")],
 )
 async def list_operations(
     service: ServiceDep,

@@ -29,9 +29,26 @@ export function query(params) {
   return text ? `?${text}` : '';
 }
 
-/** Calls the API; resolves with the parsed JSON body (null for 204), rejects with ApiError. */
+/** The console's sign-in: a session cookie the browser sends itself (HttpOnly), and its CSRF
+ * value (a readable cookie) that every write repeats in `X-CSRF-Token`. */
+const CSRF_COOKIE = 'lc_csrf';
+
+function csrfToken() {
+  const found = document.cookie.split('; ').find((part) => part.startsWith(`${CSRF_COOKIE}=`));
+  return found ? decodeURIComponent(found.slice(CSRF_COOKIE.length + 1)) : '';
+}
+
+/** Off to the sign-in page, coming back here afterwards. */
+export function signIn() {
+  const next = window.location.pathname + window.location.search;
+  window.location.assign(`/console/login?next=${encodeURIComponent(next)}`);
+}
+
+/** Calls the API; resolves with the parsed JSON body (null for 204), rejects with ApiError.
+ * A 401 (no or an ended session) sends the user to the sign-in page. */
 export async function api(method, path, { params, json } = {}) {
-  const init = { method, headers: { Accept: 'application/json' } };
+  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (!['GET', 'HEAD'].includes(method)) init.headers['X-CSRF-Token'] = csrfToken();
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
@@ -45,8 +62,26 @@ export async function api(method, path, { params, json } = {}) {
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = text; }
+  if (response.status === 401 && !path.startsWith('/console/session')) signIn();
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
+}
+
+/** Shows who is signed in (and a sign-out button) in the page header. */
+export async function showSession() {
+  const nav = document.querySelector('header.top nav');
+  if (!nav) return null;
+  let me = null;
+  try { me = await api('GET', '/lambda/whoami'); } catch { return null; }
+  const out = el('button', { type: 'button', class: 'link', dataset: { testid: 'sign-out' } }, 'Sign out');
+  out.addEventListener('click', async () => {
+    await api('DELETE', '/console/session').catch(() => null);
+    window.location.assign('/console/login');
+  });
+  const who = el('span', { class: 'muted small', dataset: { testid: 'signed-in-as' } }, ` ${me.name} (${me.role}) `);
+  if (me.role === 'admin') nav.append(' · ', el('a', { href: '/console/tokens' }, 'Tokens'));
+  nav.append(' · ', who, out);
+  return me;
 }
 
 const itemsOf = (body) => (Array.isArray(body) ? body : (body && (body.items || body.runtimes || body.revisions)) || []);

@@ -2,9 +2,10 @@
 // default code, then POST /lambda and the operation's progress until the function is ready.
 import {
   $, ApiError, api, getDefault, listRuntimes, operationIdOf, renderOperation, runtimeId, showError,
-  followOperation,
+  followOperation, showSession,
 } from './api.js';
 import { CodeEditor } from './editor.js';
+import { FunctionSettings } from './settings.js';
 
 const form = $('#create-form');
 const banner = $('#error');
@@ -12,6 +13,7 @@ const select = $('#runtime');
 const nameInput = $('#name');
 const resetButton = $('#reset-code');
 const editor = new CodeEditor($('#editor'));
+const settings = new FunctionSettings($('#settings'));
 const catalog = new Map(); // "runtime:version" -> catalog entry
 let shownDefault = '';
 
@@ -20,6 +22,7 @@ const FIELD_TARGETS = { name: 'name', file: 'code', code: 'code', handler: 'code
 
 function clearErrors() {
   showError(banner, null);
+  settings.clearError();
   for (const id of ['name', 'code', 'runtime']) {
     $(`#${id}-error`).textContent = '';
     $(`#${id}`).removeAttribute('aria-invalid');
@@ -27,6 +30,7 @@ function clearErrors() {
 }
 
 function fieldError(field, message) {
+  if (settings.showError(field, message)) return true;
   const target = FIELD_TARGETS[String(field).split('.')[0]];
   if (!target) return false;
   $(`#${target}-error`).textContent = message;
@@ -96,7 +100,7 @@ form.addEventListener('submit', async (event) => {
   let answer;
   try {
     answer = await api('POST', '/lambda', {
-      json: { name, file: editor.value, runtime: entry.runtime, version: entry.version },
+      json: { name, file: editor.value, runtime: entry.runtime, version: entry.version, ...settings.values() },
     });
   } catch (exc) {
     setBusy(false);
@@ -118,4 +122,5 @@ form.addEventListener('submit', async (event) => {
   box.append(document.createElement('br'), Object.assign(document.createElement('a'), { href: info, textContent: 'Open the function' }));
 });
 
+showSession();
 load();

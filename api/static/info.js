@@ -4,12 +4,15 @@
 import {
   $, ApiError, STEADY_PHASES, api, deleteFunction, el, followOperation, formatDate, getFunction,
   listRuntimes, operationIdOf, phaseBadge, phaseOf, renderOperation, runtimeId, showError,
+  showSession,
 } from './api.js';
 import { CodeEditor } from './editor.js';
+import { ACCESS_LABELS, FunctionSettings, kvRow, rowPairs } from './settings.js';
 
 const key = new URLSearchParams(window.location.search).get('key') || '';
 const banner = $('#error');
 const editor = new CodeEditor($('#editor'));
+const settings = new FunctionSettings($('#settings'));
 const catalog = new Map();
 const state = { fn: null, base: null, code: '', pending: null, watching: false, statusTimer: null };
 
@@ -25,8 +28,9 @@ const getWithCode = () => getFunction(key, { code: true });
 function renderFunction(fn) {
   state.fn = fn;
   const status = fn.status || {};
-  document.title = `${fn.name} · lambdaclone`;
-  $('#title').textContent = fn.name;
+  document.title = `${fn.title || fn.name} · lambdaclone`;
+  $('#title').textContent = fn.title || fn.name;
+  $('#subtitle').textContent = fn.title ? fn.name : '';
   $('#head-phase').replaceChildren(phaseBadge(phaseOf(fn), 'head-phase'));
   const url = fn.endpoint || new URL(endpointPath(), window.location.href).href;
   $('#endpoint-url').textContent = url;
@@ -37,6 +41,8 @@ function renderFunction(fn) {
   $('#status-revision').textContent = show(fn.revision);
   $('#status-runtime').textContent = `${fn.runtime} ${fn.version}`;
   $('#status-handler').textContent = show(fn.handler);
+  $('#status-access').textContent = ACCESS_LABELS[fn.auth] || show(fn.auth);
+  $('#test-auth-hint').hidden = fn.auth !== 'token';
   $('#status-key').textContent = fn.key;
   $('#status-created').textContent = formatDate(fn.reg_date);
   $('#status-updated').textContent = formatDate(fn.update_date);
@@ -54,6 +60,7 @@ function fillEditForm(fn, code) {
   $('#runtime').value = id;
   editor.setLanguage(catalog.get(id)?.editor || '');
   editor.value = code;
+  settings.fill(fn);
   $('#edit-note').textContent = `Editing revision ${fn.revision}.`;
   hidePreview();
 }
@@ -154,22 +161,7 @@ async function follow(id, box) {
 // --- the test panel ---------------------------------------------------------------------
 
 function addRow(container, kind) {
-  const n = container.children.length + 1;
-  const label = kind === 'param' ? 'parameter' : 'header';
-  const row = el('div', { class: 'kv-row', dataset: { testid: `${kind}-row` } },
-    el('label', { class: 'sr-only', for: `${kind}-name-${n}` }, `${label} ${n} name`),
-    el('input', { id: `${kind}-name-${n}`, placeholder: 'name', autocomplete: 'off', dataset: { testid: `${kind}-name` } }),
-    el('label', { class: 'sr-only', for: `${kind}-value-${n}` }, `${label} ${n} value`),
-    el('input', { id: `${kind}-value-${n}`, placeholder: 'value', autocomplete: 'off', dataset: { testid: `${kind}-value` } }),
-    el('button', { type: 'button', 'aria-label': `Remove ${label} ${n}`, onclick: () => row.remove() }, '×'));
-  container.append(row);
-  return row;
-}
-
-function pairs(container) {
-  return [...container.querySelectorAll('.kv-row')]
-    .map((row) => [row.querySelector('input[data-testid$="-name"]').value.trim(), row.querySelector('input[data-testid$="-value"]').value])
-    .filter(([name]) => name);
+  return kvRow(container, kind, kind === 'param' ? 'parameter' : 'header');
 }
 
 function pretty(text, contentType) {
@@ -182,9 +174,9 @@ async function sendTest(event) {
   const method = $('#test-method').value;
   let suffix = $('#test-path').value.trim();
   if (suffix && !suffix.startsWith('/')) suffix = `/${suffix}`;
-  const search = new URLSearchParams(pairs($('#params'))).toString();
+  const search = new URLSearchParams(rowPairs($('#params'))).toString();
   const url = `${endpointPath()}${suffix}${search ? `?${search}` : ''}`;
-  const init = { method, headers: Object.fromEntries(pairs($('#headers'))), cache: 'no-store' };
+  const init = { method, headers: Object.fromEntries(rowPairs($('#headers'))), cache: 'no-store' };
   const body = $('#test-body').value;
   if (body && !['GET', 'HEAD'].includes(method)) init.body = body;
   const button = $('#test-send');
@@ -224,11 +216,12 @@ function changes() {
   const entry = catalog.get($('#runtime').value);
   if (entry && runtimeId(entry) !== runtimeId(fn)) Object.assign(out, { runtime: entry.runtime, version: entry.version });
   if (editor.value !== state.code) out.file = editor.value;
-  return out;
+  return { ...out, ...settings.changes(fn) };
 }
 
 function clearFieldErrors() {
   showError(banner, null);
+  settings.clearError();
   for (const id of ['name', 'runtime', 'code']) {
     $(`#${id}-error`).textContent = '';
     $(`#${id}`).removeAttribute('aria-invalid');
@@ -244,6 +237,7 @@ function showApiError(exc) {
     loadRevisions();
     return;
   }
+  if (exc instanceof ApiError && exc.field && settings.showError(exc.field, exc.message)) return;
   const target = exc instanceof ApiError && exc.field
     && { name: 'name', runtime: 'runtime', version: 'runtime', file: 'code', code: 'code' }[exc.field.split('.')[0]];
   if (!target) { showError(banner, exc); return; }
@@ -406,4 +400,5 @@ $('#copy-endpoint').addEventListener('click', async () => {
   setTimeout(() => { $('#copy-endpoint').textContent = 'Copy'; }, 1500);
 });
 
+showSession();
 load();

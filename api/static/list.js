@@ -1,7 +1,7 @@
 // The list page: every function with its live phase, and Info / Endpoint / Delete actions.
 import {
   $, ApiError, STEADY_PHASES, deleteFunction, el, followOperation, formatDate, listFunctions,
-  operationIdOf, phaseBadge, phaseOf, showError,
+  operationIdOf, phaseBadge, phaseOf, showError, showSession,
 } from './api.js';
 
 const rows = $('#rows');
@@ -43,6 +43,8 @@ function row(fn) {
   return el('tr', { dataset: { testid: 'function-row', key: fn.key, name: fn.name, phase } },
     el('td', {},
       el('a', { href: `/console/info?key=${encodeURIComponent(fn.key)}`, dataset: { testid: 'function-name' } }, fn.name),
+      fn.title ? el('div', { class: 'small', dataset: { testid: 'function-title' } }, fn.title) : null,
+      fn.auth === 'token' ? el('span', { class: 'muted small', dataset: { testid: 'function-auth' } }, ' token required') : null,
       el('div', { class: 'muted small mono' }, fn.key)),
     el('td', { dataset: { testid: 'function-runtime' } }, `${fn.runtime} ${fn.version}`),
     el('td', {}, phaseBadge(phase),
@@ -108,4 +110,5 @@ async function remove(fn) {
 }
 
 document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
+showSession();
 refresh();

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 from engine.settings import Settings
 
 CodeStore = Literal["configmap", "s3"]
-PROGRAM_VERSION = "2"
+PROGRAM_VERSION = "3"
 """Bump when the program's resources change shape, so unchanged specs are applied again."""
 
 BASE_OUTPUTS = {
@@ -49,6 +49,13 @@ class ClusterConfig:
     service_account: str | None = None
     replicas: int = 1
     await_timeout_s: int = 300
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Where function pods may run (empty: anywhere); with `tolerations`, e.g. a node pool."""
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    drain_s: int = 2
+    """The preStop pause of a replaced pod (see `resources.lifecycle`)."""
+    aws_region: str = "us-east-1"
+    """What functions see as AWS_REGION (the operator's `aws_region`)."""
 
     @property
     def is_alb(self) -> bool:
@@ -87,6 +94,10 @@ def from_settings(settings: Settings) -> ClusterConfig:
         service_account=settings.k8s_service_account,
         replicas=settings.k8s_replicas,
         await_timeout_s=settings.k8s_await_timeout_s,
+        node_selector=dict(settings.k8s_node_selector),
+        tolerations=tuple(dict(t) for t in settings.k8s_tolerations),
+        drain_s=settings.k8s_drain_s,
+        aws_region=settings.aws_region,
     )
 
 

@@ -5,7 +5,8 @@
   state/                      the default file backend (file://…/state)
     .pulumi/stacks/lambdaclone-functions/lambdaclone-fn-<key>.json
     .pulumi/locks/organization/lambdaclone-functions/lambdaclone-fn-<key>/<id>.json
-  home/                       PULUMI_HOME (plugins, CLI logs, workspaces/<project>-<sha1>-…json)
+  home/                       PULUMI_HOME (plugins, workspaces/<project>-<sha1>-…json,
+                              logs/<org>+<project>+<stack>-<time>.log: the CLI's own logs)
   admin/                      a workspace for project-wide commands (stack ls, base outputs)
   workspaces/<key>/           one persistent workspace per function stack:
     Pulumi.yaml               the project (name, runtime, backend)
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -59,8 +61,25 @@ class PulumiLayout:
         digest = hashlib.sha1(project_file.encode(), usedforsecurity=False).hexdigest()
         return self.home / "workspaces" / f"{names.PROJECT}-{digest}-workspace.json"
 
+    @property
+    def logs_dir(self) -> Path:
+        """The CLI's automatic logs (one file per command, kept for days by its rotation)."""
+        return self.home / "logs"
+
+    def is_stack_log(self, key: str, filename: str) -> bool:
+        """A log file the CLI wrote for this function's stack:
+        `<org>+<project>+<stack>-<time>[-<update id>].log` (the stack's name is in it, so
+        deleting the function deletes them too)."""
+        stack = re.escape(names.stack_name(key))
+        pattern = rf"[^+]+\+{re.escape(names.PROJECT)}\+{stack}-\d{{8}}T\d{{6}}(-[^.]*)?\.log"
+        return re.fullmatch(pattern, filename) is not None
+
     def intent_file(self, key: str) -> Path:
         return self.workspace(key) / "intent.json"
+
+    def stack_config_file(self, key: str) -> Path:
+        """Written by `pulumi stack init` (the secrets salt): the stack exists once it does."""
+        return self.workspace(key) / f"Pulumi.{names.stack_name(key)}.yaml"
 
     @property
     def backend_dir(self) -> Path | None:

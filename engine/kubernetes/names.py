@@ -29,6 +29,8 @@ KEY_LABEL = "lambdaclone.dev/key"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "lambdaclone"
 CODE_HASH_ANNOTATION = "lambdaclone.dev/code-sha256"
+SECRETS_ANNOTATION = "lambdaclone.dev/secrets-fingerprint"
+"""On the pod template: identifies the secret values (never shows them), so a change rolls."""
 
 CODE_DIR = "/var/task"
 TMP_DIR = "/tmp"  # noqa: S108 - the pod's own emptyDir, not the host's /tmp
@@ -37,7 +39,7 @@ SERVICE_PORT = 80
 
 
 def object_name(key: str) -> str:
-    """The name of the function's ConfigMap, Deployment, Service and Ingress."""
+    """The name of the function's ConfigMap, Secret, Deployment, Service and Ingress."""
     return NAME_PREFIX + check_key(key)
 
 

@@ -11,14 +11,15 @@ modules lazily, and a first load racing in several program threads at once fails
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pulumi
 from pulumi_kubernetes import Provider as KubernetesProvider
 from pulumi_kubernetes.apps.v1 import Deployment
-from pulumi_kubernetes.core.v1 import ConfigMap, Service
+from pulumi_kubernetes.core.v1 import ConfigMap, Secret, Service
 from pulumi_kubernetes.networking.v1 import Ingress
 
+from engine.errors import TargetError
 from engine.kubernetes import names, resources
 from engine.kubernetes.aws_sdk import AwsProvider, BucketObjectv2
 from engine.kubernetes.config import ClusterConfig
@@ -37,6 +38,7 @@ LAZY_SDK_MODULES = (
     "pulumi_kubernetes.networking.v1",
 )
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
+SECRET_TYPE = "kubernetes:core/v1:Secret"  # noqa: S105 - a type name, not a password
 S3_OBJECT_TYPE = "aws:s3/bucketObjectv2:BucketObjectv2"
 DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment"
 SERVICE_TYPE = "kubernetes:core/v1:Service"
@@ -49,38 +51,71 @@ class FunctionResources(pulumi.ComponentResource):
     """Everything one function owns in the cluster (and, for the S3 store, in the bucket)."""
 
     def __init__(
-        self, spec: FunctionSpec, cfg: ClusterConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        spec: FunctionSpec,
+        cfg: ClusterConfig,
+        secret_values: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(names.COMPONENT_TYPE, names.object_name(spec.key), None, opts)
         art = Artifact.of(spec)
         child = pulumi.ResourceOptions(parent=self)
         awaited = pulumi.ResourceOptions.merge(child, await_options(cfg))
         self.code = code_artifact(spec, cfg, art, child)
+        inputs: list[pulumi.Resource] = [self.code]
+        if spec.config.secrets:
+            inputs.append(function_secret(spec, cfg, secret_values, child))
         self.deployment = Deployment(
             "deployment",
             **resources.deployment(spec, cfg, art),
-            opts=pulumi.ResourceOptions.merge(
-                awaited, pulumi.ResourceOptions(depends_on=[self.code])
-            ),
+            opts=pulumi.ResourceOptions.merge(awaited, pulumi.ResourceOptions(depends_on=inputs)),
         )
         self.service = Service("service", **resources.service(spec, cfg), opts=awaited)
-        self.ingress = Ingress(
-            "ingress",
-            **resources.ingress(spec, cfg),
-            opts=pulumi.ResourceOptions.merge(
-                awaited, pulumi.ResourceOptions(depends_on=[self.service])
-            ),
-        )
+        self.ingress: Ingress | None = None
+        if resources.serves_through_ingress(spec):
+            self.ingress = Ingress(
+                "ingress",
+                **resources.ingress(spec, cfg),
+                opts=pulumi.ResourceOptions.merge(
+                    awaited, pulumi.ResourceOptions(depends_on=[self.service])
+                ),
+            )
         self.node_port: pulumi.Output[int] = self.service.spec.apply(_node_port)
-        self.register_outputs({"nodePort": self.node_port})
+        self.cluster_ip: pulumi.Output[str] = self.service.spec.apply(_cluster_ip)
+        self.register_outputs({"nodePort": self.node_port, "clusterIp": self.cluster_ip})
 
 
 def await_options(cfg: ClusterConfig) -> pulumi.ResourceOptions:
-    """Bounds pulumi-kubernetes's waits (Deployment available, Service endpoints, Ingress
-    address) by `await_timeout_s` instead of its default ten minutes."""
+    """Bounds each object's create or update by `await_timeout_s` instead of
+    pulumi-kubernetes's default ten minutes (its readiness awaits are skipped: the target
+    waits for the rollout itself, see `rollout.py`)."""
     timeout = f"{cfg.await_timeout_s}s"
     return pulumi.ResourceOptions(
         custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)
+    )
+
+
+def function_secret(
+    spec: FunctionSpec,
+    cfg: ClusterConfig,
+    values: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> Secret:
+    """The function's secret values as a Kubernetes Secret, given to Pulumi as a secret: its
+    state holds them only encrypted (the stack's secrets provider), and previews show
+    `[secret]`. A value the sealed set names but `values` lacks is an error, not an empty
+    variable."""
+    missing = [name for name in spec.config.secrets.names() if name not in values]
+    if missing:
+        raise TargetError(f"the secrets {', '.join(missing)} could not be opened")
+    data = {name: values[name] for name in spec.config.secrets.names()}
+    return Secret(
+        "secrets",
+        **resources.function_secret(spec, cfg),
+        string_data=pulumi.Output.secret(data),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
+        ),
     )
 
 
@@ -140,40 +175,50 @@ def desired_hash(spec: FunctionSpec, cfg: ClusterConfig) -> str:
     return sha256_text(f"{spec.spec_hash}:{cfg.fingerprint()}")
 
 
-def build(spec: FunctionSpec, cfg: ClusterConfig) -> FunctionResources:
+def build(
+    spec: FunctionSpec, cfg: ClusterConfig, secret_values: Mapping[str, str]
+) -> FunctionResources:
     """Declare the function's resources in the current stack and export what callers read."""
     providers: list[pulumi.ProviderResource] = [kubernetes_provider(cfg)]
     if cfg.code_store == "s3":
         providers.append(aws_provider(cfg))
-    function = FunctionResources(spec, cfg, pulumi.ResourceOptions(providers=providers))
+    function = FunctionResources(
+        spec, cfg, secret_values, pulumi.ResourceOptions(providers=providers)
+    )
     pulumi.export(SPEC_HASH_OUTPUT, spec.spec_hash)
     pulumi.export(DESIRED_HASH_OUTPUT, desired_hash(spec, cfg))
     pulumi.export("namespace", cfg.namespace)
     pulumi.export("service", names.object_name(spec.key))
     pulumi.export("endpointPath", names.endpoint_path(spec.key))
     pulumi.export("nodePort", function.node_port)
+    pulumi.export("clusterIp", function.cluster_ip)
     pulumi.export("timeoutMs", spec.limits.timeout_ms)
     pulumi.export("concurrency", spec.limits.concurrency)
     pulumi.export("memoryMb", spec.limits.memory_mb)
+    pulumi.export("auth", spec.config.auth)
     return function
 
 
 def planned_resources(spec: FunctionSpec, cfg: ClusterConfig) -> tuple[ResourceChange, ...]:
     """What a first `up` creates (the preview of a function that has no stack yet)."""
     code_type = CONFIGMAP_TYPE if cfg.code_store == "configmap" else S3_OBJECT_TYPE
-    inventory = (
-        (names.object_name(spec.key), names.COMPONENT_TYPE),
-        ("code", code_type),
-        ("deployment", DEPLOYMENT_TYPE),
-        ("service", SERVICE_TYPE),
-        ("ingress", INGRESS_TYPE),
-    )
+    inventory = [(names.object_name(spec.key), names.COMPONENT_TYPE), ("code", code_type)]
+    if spec.config.secrets:
+        inventory.append(("secrets", SECRET_TYPE))
+    inventory += [("deployment", DEPLOYMENT_TYPE), ("service", SERVICE_TYPE)]
+    if resources.serves_through_ingress(spec):
+        inventory.append(("ingress", INGRESS_TYPE))
     return tuple(ResourceChange(name, type_, "create") for name, type_ in inventory)
 
 
-def function_program(spec: FunctionSpec, cfg: ClusterConfig) -> Callable[[], None]:
+def function_program(
+    spec: FunctionSpec, cfg: ClusterConfig, secret_values: Mapping[str, str]
+) -> Callable[[], None]:
+    """The inline program; `secret_values` are the spec's secrets opened, which only the
+    function's Secret receives."""
+
     def program() -> None:
-        build(spec, cfg)
+        build(spec, cfg, secret_values)
 
     return program
 
@@ -181,6 +226,10 @@ def function_program(spec: FunctionSpec, cfg: ClusterConfig) -> Callable[[], Non
 def _node_port(service_spec: object) -> int:
     ports = getattr(service_spec, "ports", None) or []
     return int(getattr(ports[0], "node_port", 0) or 0) if ports else 0
+
+
+def _cluster_ip(service_spec: object) -> str:
+    return str(getattr(service_spec, "cluster_ip", "") or "")
 
 
 def preload_sdk_modules() -> None:

@@ -18,7 +18,7 @@ from pulumi import automation as auto
 
 from engine.errors import TargetError
 from engine.kubernetes import names
-from engine.kubernetes.actions import apply_stack, destroy_stack
+from engine.kubernetes.actions import ClusterAccess, apply_stack, destroy_stack
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.journal import read_intent
 from engine.kubernetes.lockfiles import stack_locks
@@ -26,7 +26,9 @@ from engine.kubernetes.stacks import StackService, pulumi_failure
 from engine.target import ProgressSink
 
 
-def recover(service: StackService, cfg: ClusterConfig, progress: ProgressSink) -> None:
+def recover(
+    service: StackService, cfg: ClusterConfig, progress: ProgressSink, access: ClusterAccess
+) -> None:
     busy = remove_stale_locks(service, progress)
     existing = service.stack_keys()
     with_workspace = service.workspace_keys()
@@ -43,7 +45,7 @@ def recover(service: StackService, cfg: ClusterConfig, progress: ProgressSink) -
     workers = max(1, min(len(todo), service.settings.max_concurrent_operations))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lc-recover") as pool:
         for key in todo:
-            pool.submit(_recover_one, service, cfg, key, progress)
+            pool.submit(_recover_one, service, cfg, key, progress, access)
 
 
 def remove_stale_locks(service: StackService, progress: ProgressSink) -> set[str]:
@@ -61,16 +63,24 @@ def remove_stale_locks(service: StackService, progress: ProgressSink) -> set[str
 
 
 def _recover_one(
-    service: StackService, cfg: ClusterConfig, key: str, progress: ProgressSink
+    service: StackService,
+    cfg: ClusterConfig,
+    key: str,
+    progress: ProgressSink,
+    access: ClusterAccess,
 ) -> None:
     try:
-        service.run(key, lambda: recover_stack(service, cfg, key, progress))
+        service.run(key, lambda: recover_stack(service, cfg, key, progress, access))
     except TargetError as exc:
         progress(f"recovery of {names.stack_name(key)} failed: {exc.message}")
 
 
 def recover_stack(
-    service: StackService, cfg: ClusterConfig, key: str, progress: ProgressSink
+    service: StackService,
+    cfg: ClusterConfig,
+    key: str,
+    progress: ProgressSink,
+    access: ClusterAccess,
 ) -> None:
     intent = read_intent(service.layout.intent_file(key))
     stack = service.select(key)
@@ -78,10 +88,10 @@ def recover_stack(
         clear_pending_operations(stack, progress)
     if intent is not None and intent.op == "apply" and intent.spec is not None:
         progress(f"finishing the interrupted apply of {names.stack_name(key)}")
-        apply_stack(service, cfg, intent.spec, progress)
+        apply_stack(service, cfg, intent.spec, progress, access)
     elif stack is not None and intent is not None:
         progress(f"finishing the interrupted delete of {names.stack_name(key)}")
-        destroy_stack(service, key, progress)
+        destroy_stack(service, cfg, key, progress, access)
     elif stack is None:
         service.remove(key, None)
         progress(f"removed the workspace of {names.stack_name(key)}, which has no stack")

@@ -2,6 +2,11 @@
 
 The Pulumi program (`program.py`) hands these to pulumi-kubernetes unchanged, and tests check
 them without Pulumi. Nothing here does I/O.
+
+Every object carries `pulumi.com/skipAwait`: pulumi-kubernetes's awaits are slow where it
+matters (its Service await waits ten seconds after every change of the Service's endpoints,
+hard-coded) and blind where it matters more (a crash-looping pod is waited on until the
+timeout). The target waits for the rollout itself (`rollout.py`), through the Kubernetes API.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from typing import Any
 
 from engine.kubernetes import names
 from engine.kubernetes.config import ClusterConfig
+from engine.kubernetes.function_secrets import secret_env, secrets_fingerprint
 from engine.spec import FunctionSpec
 from runtimes.contract import worker_env
+from runtimes.registry import driver
 
 Manifest = dict[str, Any]
 
@@ -25,6 +32,10 @@ CODE_VOLUME = "code"
 TMP_VOLUME = "tmp"
 RUN_AS = 65532
 ALB = "alb.ingress.kubernetes.io/"
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+CONTAINER = "function"
+"""The function's container in every pod (logs and statuses are read by this name)."""
+TERMINATION_MARGIN_S = 5
 
 
 @dataclass(frozen=True)
@@ -58,10 +69,24 @@ def code_configmap(spec: FunctionSpec, cfg: ClusterConfig, art: Artifact) -> Man
     return {"metadata": metadata(spec, cfg, annotations), "data": {art.filename: spec.code}}
 
 
+def function_secret(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
+    """The Secret holding the function's secret values, without them: the program adds them
+    as a Pulumi secret (`stringData`), so they reach the cluster and never Pulumi's state in
+    plain text."""
+    return {"metadata": metadata(spec, cfg), "type": "Opaque"}
+
+
+def serves_through_ingress(spec: FunctionSpec) -> bool:
+    """A public function has its own Ingress rule; a token-protected one has none, so the
+    shared load balancer sends `/endpoint/<key>` to the control plane (its catch-all rule),
+    which checks the token before it proxies."""
+    return spec.config.auth != "token"
+
+
 def service(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
     port = {"name": "http", "port": names.SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
     return {
-        "metadata": metadata(spec, cfg),
+        "metadata": metadata(spec, cfg, SKIP_AWAIT),
         "spec": {
             "type": "NodePort",
             "selector": names.selector_labels(spec.key),
@@ -82,7 +107,7 @@ def ingress(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
 
 
 def ingress_annotations(cfg: ClusterConfig) -> dict[str, str]:
-    annotations: dict[str, str] = {}
+    annotations: dict[str, str] = dict(SKIP_AWAIT)
     if cfg.is_alb:
         annotations |= {
             ALB + "group.name": cfg.ingress_group,
@@ -90,15 +115,15 @@ def ingress_annotations(cfg: ClusterConfig) -> dict[str, str]:
             ALB + "scheme": cfg.alb_scheme,
             ALB + "healthcheck-path": names.HEALTH_PATH,
         }
-    if cfg.skip_await_ingress:
-        annotations["pulumi.com/skipAwait"] = "true"
     return annotations
 
 
 def deployment(spec: FunctionSpec, cfg: ClusterConfig, art: Artifact) -> Manifest:
     template_annotations = {names.CODE_HASH_ANNOTATION: art.sha256}
+    if spec.config.secrets:
+        template_annotations[names.SECRETS_ANNOTATION] = secrets_fingerprint(spec)
     return {
-        "metadata": metadata(spec, cfg),
+        "metadata": metadata(spec, cfg, SKIP_AWAIT),
         "spec": {
             "replicas": cfg.replicas,
             "selector": {"matchLabels": names.selector_labels(spec.key)},
@@ -125,7 +150,7 @@ def pod_spec(spec: FunctionSpec, cfg: ClusterConfig, art: Artifact) -> Manifest:
             "fsGroup": RUN_AS,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "terminationGracePeriodSeconds": spec.limits.timeout_ms // 1000 + 5,
+        "terminationGracePeriodSeconds": termination_grace_s(spec, cfg),
         "containers": [function_container(spec, cfg)],
         "volumes": volumes(spec, cfg),
     }
@@ -133,7 +158,16 @@ def pod_spec(spec: FunctionSpec, cfg: ClusterConfig, art: Artifact) -> Manifest:
         pod["initContainers"] = [fetch_container(cfg, art)]
     if cfg.service_account:
         pod["serviceAccountName"] = cfg.service_account
+    if cfg.node_selector:
+        pod["nodeSelector"] = dict(cfg.node_selector)
+    if cfg.tolerations:
+        pod["tolerations"] = [dict(t) for t in cfg.tolerations]
     return pod
+
+
+def termination_grace_s(spec: FunctionSpec, cfg: ClusterConfig) -> int:
+    """The preStop pause, then a request that started just before it may run to its timeout."""
+    return cfg.drain_s + -(-spec.limits.timeout_ms // 1000) + TERMINATION_MARGIN_S
 
 
 def volumes(spec: FunctionSpec, cfg: ClusterConfig) -> list[Manifest]:
@@ -157,25 +191,50 @@ def container_security() -> Manifest:
 def function_container(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
     """The runtime's image and run command, exactly as the function's catalog entry had them
     when its revision was written (so a catalog change rolls the pods on the next update)."""
-    probe = {"httpGet": {"path": names.HEALTH_PATH, "port": "http"}, "timeoutSeconds": 2}
     container: Manifest = {
-        "name": "function",
+        "name": CONTAINER,
         "image": spec.image,
         "ports": [{"name": "http", "containerPort": names.CONTAINER_PORT, "protocol": "TCP"}],
-        "env": container_env(spec),
+        "env": container_env(spec, cfg),
         "resources": resources(spec),
         "securityContext": container_security(),
         "volumeMounts": [
             {"name": CODE_VOLUME, "mountPath": names.CODE_DIR, "readOnly": True},
             {"name": TMP_VOLUME, "mountPath": names.TMP_DIR},
         ],
-        "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
-        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
-        "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 6},
+        # A crash's last output lands in the container's status, so a failed start can say why.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        **probes(),
     }
+    if cfg.drain_s:
+        container["lifecycle"] = lifecycle(cfg)
     if spec.run_command:
         container["command"] = shlex.split(spec.run_command)
     return container
+
+
+def probes() -> Manifest:
+    """Readiness gates traffic: a pod gets requests only once its wrapper's health answers 200
+    (the handler has loaded), polled every second, and leaves the endpoints within three
+    seconds of not answering. Start and liveness only ask that the port accepts: the wrappers
+    bind it before loading the handler (a Go function compiles first, up to two minutes), and
+    a handler that fails to load keeps serving its error instead of being restarted forever
+    (the rollout reports it, see `rollout.py`)."""
+    port = {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2}
+    health = {"httpGet": {"path": names.HEALTH_PATH, "port": "http"}, "timeoutSeconds": 2}
+    return {
+        "startupProbe": {**port, "periodSeconds": 1, "failureThreshold": 120},
+        "readinessProbe": {**health, "periodSeconds": 1, "failureThreshold": 3},
+        "livenessProbe": {**port, "periodSeconds": 10, "failureThreshold": 3},
+    }
+
+
+def lifecycle(cfg: ClusterConfig) -> Manifest:
+    """A replaced pod leaves the endpoints when it starts terminating, but kube-proxy, the
+    ingress controller and the control plane's proxy learn it a moment later: it keeps
+    serving for `drain_s` before its SIGTERM (the kubelet's own sleep, no binary needed), so
+    a rollout drops no request."""
+    return {"preStop": {"sleep": {"seconds": cfg.drain_s}}}
 
 
 def fetch_container(cfg: ClusterConfig, art: Artifact) -> Manifest:
@@ -201,10 +260,12 @@ def fetch_container(cfg: ClusterConfig, art: Artifact) -> Manifest:
     }
 
 
-def container_env(spec: FunctionSpec) -> list[Manifest]:
-    """The wrapper contract over the spec's own variables (which cannot override it). No
-    bytecode cache prefix: the images ship their wrappers precompiled, which a prefix would
-    make Python ignore (recompiling Flask at every cold start)."""
+def container_env(spec: FunctionSpec, cfg: ClusterConfig) -> list[Manifest]:
+    """The wrapper contract over the spec's own variables (which cannot override it), then
+    its secrets by reference (`secret_env`). No bytecode cache prefix: the images ship their
+    wrappers precompiled, which a prefix would make Python ignore (recompiling Flask at
+    every cold start)."""
+    runtime = driver(spec.runtime)
     env = worker_env(
         port=names.CONTAINER_PORT,
         code_dir=Path(names.CODE_DIR),
@@ -215,9 +276,16 @@ def container_env(spec: FunctionSpec) -> list[Manifest]:
         timeout_ms=spec.limits.timeout_ms,
         host="0.0.0.0",
         path_prefix=names.endpoint_path(spec.key),
+        convention=spec.config.convention,
         user_env={"HOME": names.TMP_DIR, **spec.env.as_dict()},
+        region=cfg.aws_region,
+        execution_env=runtime.execution_env(spec.runtime_version),
+        runtime_dir=Path(runtime.image_runtime_dir) if runtime.image_runtime_dir else None,
     )
-    return [{"name": name, "value": value} for name, value in env.items()]
+    secret = secret_env(spec)
+    hidden = {entry["name"] for entry in secret}  # a secret wins over a plain value, as locally
+    plain = [{"name": name, "value": value} for name, value in env.items() if name not in hidden]
+    return plain + secret
 
 
 def resources(spec: FunctionSpec) -> Manifest:

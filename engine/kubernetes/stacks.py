@@ -9,11 +9,14 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import secrets
 import shutil
 import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -77,7 +80,7 @@ class StackService:
             "PATH": tools["PATH"],
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_CONFIG_PASSPHRASE": self.settings.pulumi_passphrase,
+            "PULUMI_CONFIG_PASSPHRASE": stack_passphrase(self.settings),
             "PULUMI_BACKEND_URL": self.layout.backend_url,
         }
 
@@ -118,16 +121,23 @@ class StackService:
         """The function's stack, or None when it does not exist."""
         workspace = self.function_workspace(key, program)
         try:
-            return auto.Stack.select(names.stack_name(key), workspace)
+            return FunctionStack(names.stack_name(key), workspace, create=False)
         except auto.StackNotFoundError:
             return None
         except auto.CommandError as exc:
             raise pulumi_failure("stack select", exc) from exc
 
     def create_or_select(self, key: str, program: Program) -> auto.Stack:
+        """The stack to `up`: created when this workspace never had it (one CLI run, not the
+        SDK's select-then-init), else selected; either way falls back to the other."""
         workspace = self.function_workspace(key, program)
+        known = self.layout.stack_config_file(key).is_file()
+        name = names.stack_name(key)
         try:
-            return auto.Stack.create_or_select(names.stack_name(key), workspace)
+            try:
+                return FunctionStack(name, workspace, create=not known)
+            except (auto.StackNotFoundError, auto.StackAlreadyExistsError):
+                return FunctionStack(name, workspace, create=known)
         except auto.CommandError as exc:
             raise pulumi_failure("stack init", exc) from exc
 
@@ -159,9 +169,49 @@ class StackService:
                 pass
             except auto.CommandError as exc:
                 raise pulumi_failure("stack rm", exc) from exc
-        for path in [*self.layout.stack_leftovers(key), self.layout.home_workspace_file(key)]:
+        logs = self.layout.logs_dir
+        stack_logs = [logs / n for n in _names_in(logs) if self.layout.is_stack_log(key, n)]
+        for path in [
+            *self.layout.stack_leftovers(key),
+            self.layout.home_workspace_file(key),
+            *stack_logs,
+        ]:
             _remove_path(path)
         shutil.rmtree(self.layout.workspace(key), ignore_errors=True)
+
+
+class FunctionStack(auto.Stack):
+    """A function stack as the target runs it: `up` and `destroy` read nothing back.
+
+    The SDK's `up` reads the stack's outputs (two CLI runs) and its newest history entry (one
+    more) to build its result, `destroy` the history entry; the target never looks at them, and
+    each pulumi run costs half a second to a second on a busy node — most of a create's Pulumi
+    part. Here they answer from nothing; everything else is the SDK's `Stack` (the target reads
+    outputs through its workspace when it needs them)."""
+
+    def __init__(self, name: str, workspace: auto.Workspace, *, create: bool) -> None:
+        if create:
+            workspace.create_stack(name)
+        else:
+            workspace.select_stack(name)
+        self.name = name
+        self.workspace = workspace
+        self._mode = None  # type: ignore[assignment]  # the SDK's init mode; shown in repr only
+
+    def outputs(self) -> auto.OutputMap:
+        return {}
+
+    def info(self, show_secrets: bool = True) -> auto.UpdateSummary | None:
+        now = datetime.now(UTC)
+        return auto.UpdateSummary(
+            kind="update",
+            start_time=now,
+            message="",
+            environment={},
+            config={},
+            result="succeeded",
+            end_time=now,
+        )
 
 
 # --- the applied marker (stack config in the workspace, read and written without the CLI) -
@@ -200,6 +250,13 @@ def pulumi_failure(action: str, exc: auto.CommandError) -> TargetError:
     return TargetError(f"pulumi {action} failed: {summary}", detail={"action": action})
 
 
+def _names_in(directory: Path) -> list[str]:
+    try:
+        return [entry.name for entry in os.scandir(directory)]
+    except FileNotFoundError:
+        return []
+
+
 def _remove_path(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
@@ -209,3 +266,24 @@ def _remove_path(path: Path) -> None:
 
 def _no_program() -> None:
     """The program of operations that do not declare resources (destroy, stack commands)."""
+
+
+PASSPHRASE_FILE = "pulumi.passphrase"  # noqa: S105 - a file name
+_PASSPHRASE_LOCK = threading.Lock()
+
+
+def stack_passphrase(settings: Settings) -> str:
+    """The configured passphrase, else one generated into the data dir on first use (a
+    passphrase written in the source would leave every stack's secrets readable)."""
+    if settings.pulumi_passphrase:
+        return settings.pulumi_passphrase
+    path = settings.data_dir / PASSPHRASE_FILE
+    with _PASSPHRASE_LOCK:
+        if not path.is_file():
+            settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            partial = path.with_suffix(".partial")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+            partial.replace(path)  # whole or absent, even after a crash
+        return path.read_text().strip()

@@ -2,6 +2,8 @@
 
 Every call blocks (the operation runner calls them from its threads) except `upstream`, which
 reads a stack's outputs in a thread the first time a function is invoked after a restart.
+Besides Pulumi, the target reads the cluster through the Kubernetes API (`cluster_api.py`) with
+the same credentials: to wait for rollouts, to see pods go after a delete, and for `logs`.
 """
 
 from __future__ import annotations
@@ -11,26 +13,30 @@ import threading
 
 from pulumi import automation as auto
 
-from engine.errors import FunctionNotReady
-from engine.kubernetes import names
-from engine.kubernetes.actions import apply_stack, destroy_stack, preview_stack
+from engine.errors import FunctionNotFound, FunctionNotReady, NotSupported, TargetError
+from engine.kubernetes import names, pod_logs
+from engine.kubernetes.actions import ClusterAccess, apply_stack, destroy_stack, preview_stack
 from engine.kubernetes.base_stack import cluster_config
+from engine.kubernetes.cluster_api import KubeApi
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.recovery import recover
+from engine.kubernetes.rollout_wait import function_pods
 from engine.kubernetes.stacks import StackService, pulumi_failure
 from engine.plan import Plan
 from engine.settings import Settings
-from engine.spec import FunctionSpec
-from engine.target import ProgressSink, Upstream
+from engine.spec import FunctionSpec, Secrets
+from engine.target import ProgressSink, SecretOpener, Upstream
 
 
 class KubernetesTarget:
     name = "kubernetes"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, secrets: SecretOpener | None = None) -> None:
         self.settings = settings
         self.service = StackService(settings)
         self._config: ClusterConfig | None = None
+        self._api: KubeApi | None = None
+        self._secrets: SecretOpener = secrets or NoSecretOpener()
         self._config_lock = threading.Lock()
         self._upstreams: dict[str, Upstream] = {}
 
@@ -41,30 +47,47 @@ class KubernetesTarget:
                 self._config = cluster_config(self.service)
             return self._config
 
+    def api(self) -> KubeApi:
+        """The Kubernetes API client for the configured cluster, made on first use."""
+        cfg = self.config()
+        with self._config_lock:
+            if self._api is None:
+                self._api = KubeApi.connect(cfg.kubeconfig, cfg.context)
+            return self._api
+
+    def access(self) -> ClusterAccess:
+        return ClusterAccess(self.api(), self._secrets)
+
     # --- provisioning -----------------------------------------------------------------------
     def preview(self, current: FunctionSpec | None, desired: FunctionSpec) -> Plan:
         names.check_key(desired.key)
+        _refuse_packages(desired)
         cfg = self.config()
         return self.service.run(
-            desired.key, lambda: preview_stack(self.service, cfg, current, desired)
+            desired.key,
+            lambda: preview_stack(self.service, cfg, current, desired, self.access()),
         )
 
     def apply(self, spec: FunctionSpec, progress: ProgressSink) -> None:
         names.check_key(spec.key)
-        cfg = self.config()
+        _refuse_packages(spec)
+        cfg, access = self.config(), self.access()
         self._upstreams.pop(spec.key, None)
-        self.service.run(spec.key, lambda: apply_stack(self.service, cfg, spec, progress))
+        self.service.run(spec.key, lambda: apply_stack(self.service, cfg, spec, progress, access))
 
     def destroy(self, key: str, progress: ProgressSink) -> None:
         names.check_key(key)
+        cfg, access = self.config(), self.access()
         self._upstreams.pop(key, None)
-        self.service.run(key, lambda: destroy_stack(self.service, key, progress))
+        self.service.run(key, lambda: destroy_stack(self.service, cfg, key, progress, access))
 
     def recover(self, progress: ProgressSink) -> None:
-        recover(self.service, self.config(), progress)
+        recover(self.service, self.config(), progress, self.access())
 
     def close(self) -> None:
         self.service.close()
+        if self._api is not None:
+            self._api.close()
 
     # --- invoking ---------------------------------------------------------------------------
     async def upstream(self, key: str) -> Upstream:
@@ -75,21 +98,26 @@ class KubernetesTarget:
         return self._upstreams.setdefault(key, found)
 
     def resolve_upstream(self, key: str) -> Upstream:
-        """The Service's cluster DNS name (or a node's NodePort), from the stack's outputs."""
+        """The Service's cluster DNS name or cluster IP, or a node's NodePort, from the stack's
+        outputs (see `settings.k8s_upstream`)."""
         outputs = self._outputs(key)
         cfg = self.config()
-        if self.settings.k8s_upstream == "nodeport":
+        mode = self.settings.k8s_upstream
+        if mode == "nodeport":
             host, port = self.settings.k8s_node_host, int(str(outputs.get("nodePort", 0)))
+        elif mode == "clusterip":
+            host, port = str(outputs.get("clusterIp", "")), names.SERVICE_PORT
         else:
             host, port = names.service_host(key, cfg.namespace), names.SERVICE_PORT
-        if not port:
-            raise FunctionNotReady(f"function {key} has no node port yet")
+        if not port or not host:
+            raise FunctionNotReady(f"function {key} has no {mode} address yet")
         return Upstream(
             host=host,
             port=port,
             path_prefix=names.endpoint_path(key),
             timeout_ms=int(str(outputs["timeoutMs"])),
             concurrency=int(str(outputs["concurrency"])),
+            auth=str(outputs.get("auth", "token")),  # a stack that does not say: not public
         )
 
     def _outputs(self, key: str) -> dict[str, object]:
@@ -106,3 +134,35 @@ class KubernetesTarget:
         if "timeoutMs" not in outputs:
             raise FunctionNotReady(f"function {key} has not finished provisioning")
         return {name: output.value for name, output in outputs.items()}
+
+    # --- logs (the LogSource capability) --------------------------------------------------------
+    def logs(self, key: str, limit: int) -> list[dict[str, object]]:
+        """The function's pods' output and what happened to their containers (OOM kills,
+        crashes, back-offs), oldest first, through the Kubernetes API (`pods`, `pods/log`)."""
+        names.check_key(key)
+        cfg, api = self.config(), self.api()
+        pods = function_pods(api, cfg.namespace, key)
+        if not pods and not self.service.layout.workspace(key).is_dir():
+            raise FunctionNotFound(key)
+        return pod_logs.recent_lines(api, cfg.namespace, pods, limit)
+
+
+class NoSecretOpener:
+    """For a target made without the control plane's keyring (tools, benches): functions
+    without secrets provision as usual, one with secrets fails clearly instead of starting
+    without them."""
+
+    def open(self, secrets: Secrets) -> dict[str, str]:
+        if secrets.values:
+            raise TargetError("this Kubernetes target was given no key to open secrets with")
+        return {}
+
+
+def _refuse_packages(spec: FunctionSpec) -> None:
+    """A package (zip, dependencies) needs the artifact init container (docs/packages.md,
+    "Kubernetes"): until it exists, refused clearly rather than put into a ConfigMap."""
+    if spec.is_package:
+        raise NotSupported(
+            "function packages are not deployed by the kubernetes target yet (docs/packages.md)",
+            detail={"target": "kubernetes"},
+        )

@@ -10,6 +10,9 @@ after `destroy`, after an `apply` (an update may leave the previous one unused) 
 
 A worker that is still running keeps its executable's inode: removing the file does not
 disturb it, and a later restart of an active function finds its (referenced) artifact.
+
+Installed dependency sets (`artifacts/deps/<digest>/`, `build.dependency_key`) are counted the
+same way; deployments hold hard links to their files, so removing one only costs a rebuild.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 from engine.local import build
+from engine.local.dependencies import DEPS
 from engine.local.layout import Layout
 from engine.spec import FunctionSpec
 
@@ -42,19 +47,17 @@ class Artifacts:
     @contextlib.contextmanager
     def pinned(self, spec: FunctionSpec) -> Iterator[None]:
         """Keep `spec`'s artifact while the block runs (nothing to keep if it builds none)."""
-        digest = build.artifact_digest(spec)
-        if digest is None:
-            yield
-            return
+        keys = _keys(spec)
         with self._lock:
-            self._pinned[digest] += 1
+            self._pinned.update(keys)
         try:
             yield
         finally:
             with self._lock:
-                self._pinned[digest] -= 1
-                if self._pinned[digest] <= 0:
-                    del self._pinned[digest]
+                self._pinned.subtract(keys)
+                for key in keys:
+                    if self._pinned[key] <= 0:
+                        del self._pinned[key]
 
     def prune(self) -> list[str]:
         """Remove every artifact no active deployment and no apply in progress uses; returns
@@ -62,18 +65,28 @@ class Artifacts:
         with self._lock:
             keep = set(self._pinned) | self._digests(self._active_specs())
             removed = [digest for digest in self._cached_digests() if digest not in keep]
-            for digest in removed:
-                shutil.rmtree(self._layout.artifact_dir(digest), ignore_errors=True)
+            for key in removed:
+                shutil.rmtree(self._layout.artifacts / key, ignore_errors=True)
                 # No builder can be waiting on this lock file: builders pin first (same lock).
-                (self._layout.artifacts / build.LOCKS / digest).unlink(missing_ok=True)
+                lock = key.replace("/", "-")
+                (self._layout.artifacts / build.LOCKS / lock).unlink(missing_ok=True)
         return removed
 
     @staticmethod
     def _digests(specs: Iterable[FunctionSpec]) -> set[str]:
-        return {d for d in map(build.artifact_digest, specs) if d is not None}
+        return {key for spec in specs for key in _keys(spec)}
 
     def _cached_digests(self) -> list[str]:
         cache = self._layout.artifacts
-        if not cache.is_dir():
-            return []
-        return sorted(p.name for p in cache.iterdir() if _DIGEST.match(p.name) and p.is_dir())
+        found = [p.name for p in _dirs(cache) if _DIGEST.match(p.name)]
+        found += [f"{DEPS}/{p.name}" for p in _dirs(cache / DEPS) if _DIGEST.match(p.name)]
+        return sorted(found)
+
+
+def _keys(spec: FunctionSpec) -> list[str]:
+    """The artifacts entries `spec` uses: its build output and its dependency set."""
+    return [k for k in (build.artifact_digest(spec), build.dependency_key(spec)) if k is not None]
+
+
+def _dirs(path: Path) -> list[Path]:
+    return [p for p in path.iterdir() if p.is_dir()] if path.is_dir() else []

@@ -1,7 +1,8 @@
-"""What the local target finds on disk and tidies: the deployed functions (`active.json`),
-workers and spares a dead control plane left (pid files), deployment directories no worker uses.
+"""What the local target finds and tidies after a restart: the deployed functions
+(`active.json`), workers and spares a dead control plane left (found by their marker and
+cgroup, `engine.local.orphans`), deployment directories no worker uses.
 
-Everything here reads or removes files of `<data_dir>/local/`; it never starts a process.
+Nothing here starts a process.
 """
 
 from __future__ import annotations
@@ -11,21 +12,21 @@ import shutil
 
 from engine.keys import nameable
 from engine.local import active as active_file
-from engine.local import process
 from engine.local.active import CorruptActiveRecordError
 from engine.local.layout import DEPLOYMENT_PREFIX, Layout, deployment_name
 from engine.local.logbook import LogBook
+from engine.local.orphans import OrphanKiller
 from engine.local.slot import Slot
 from engine.local.supervisor import Supervisor
-from engine.target import ProgressSink
 
 log = logging.getLogger(__name__)
 
 
 class DiskState:
-    def __init__(self, layout: Layout, supervisor: Supervisor) -> None:
+    def __init__(self, layout: Layout, supervisor: Supervisor, killer: OrphanKiller) -> None:
         self.layout = layout
         self._sup = supervisor
+        self._killer = killer
 
     def function_keys(self) -> list[str]:
         functions = self.layout.functions
@@ -46,23 +47,12 @@ class DiskState:
                 slot = Slot(key, LogBook(self.layout.log_file(key)), active=record)
                 self._sup.slots.setdefault(key, slot)
 
-    def kill_orphans(self, key: str, *, keep_live: bool) -> list[str]:
-        """Kill the workers the function's pid files name (but its live ones, if asked)."""
-        pid_dir = self.layout.pid_dir(key)
-        if not pid_dir.exists():
-            return []
-        keep = self._live_pids(key) if keep_live else set()
-        return [
-            process.kill_orphan(pid_file)
-            for pid_file in sorted(pid_dir.glob("*.json"))
-            if pid_file.stem.isdigit() and int(pid_file.stem) not in keep
-        ]
+    def kill_orphans(self, key: str | None = None) -> list[str]:
+        """Kill this data dir's workers (only `key`'s, if given) that this control plane does
+        not run: a dead one's, or one started an instant before its crash."""
+        return self._killer.kill(self._live_workers(), key)
 
-    def kill_orphan_spares(self, progress: ProgressSink) -> None:
-        own = {pool.pid() for pool in self._sup.spares.values()}
-        for pid_file in sorted(self.layout.spares.glob("*.json")):
-            if not pid_file.stem.isdigit() or int(pid_file.stem) not in own:
-                progress(f"spare: {process.kill_orphan(pid_file)}")
+    def fill_spares(self) -> None:
         deployed = {s.active.spec.runtime for s in self._sup.slots.values() if s.active}
         for runtime in deployed & set(self._sup.spares):
             self._sup.spares[runtime].fill()
@@ -85,10 +75,14 @@ class DiskState:
                 removed.append(path.name)
         return removed
 
-    def _live_pids(self, key: str) -> set[int]:
-        slot = self._sup.slots.get(key)
-        if slot is None:
-            return set()
-        with slot.lock:
-            workers = [d.worker for d in slot.draining] + ([slot.worker] if slot.worker else [])
-            return {w.pid for w in workers}
+    def _live_workers(self) -> set[str]:
+        """Worker ids of every worker and spare this control plane runs."""
+        live: set[str | None] = set()
+        for pool in self._sup.spares.values():
+            live |= pool.worker_ids()
+        for slot in list(self._sup.slots.values()):
+            with slot.lock:
+                workers = [d.worker for d in slot.draining] + [slot.worker]
+                live.update(w.worker_id for w in workers if w is not None)
+        live.update(self._sup.starting)
+        return {w for w in live if w is not None}

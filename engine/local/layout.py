@@ -4,11 +4,9 @@
 <data_dir>/local/
   functions/<key>/
     active.json            the deployment that takes traffic (survives control-plane restarts)
-    pids/<pid>.json        one per running worker, for recovery after a control-plane crash
     logs/worker.log        captured stdout/stderr (+ platform events), JSON lines, rotated (.1)
     spec-<spec_hash[:12]>/ one directory per deployed spec: the code file(s)
-  spares/<pid>.json        pre-started workers, for recovery
-  pycache/                 bytecode of the wrappers (PYTHONPYCACHEPREFIX)
+  spares/<worker id>/      a sandboxed pre-started worker's code dir (bound at /var/task)
   artifacts/<digest>/      what a runtime's build produced (the Go binary), shared by digest
   build-cache/<runtime>/   the toolchains' own caches (GOCACHE)
 ```
@@ -48,12 +46,8 @@ class Layout:
 
     @property
     def spares(self) -> Path:
-        """Pid files of pre-started workers (see engine/local/spares.py)."""
+        """Pre-started workers' code directories (see engine/local/spares.py)."""
         return self.root / "spares"
-
-    @property
-    def pycache(self) -> Path:
-        return self.root / "pycache"
 
     @property
     def artifacts(self) -> Path:
@@ -73,9 +67,6 @@ class Layout:
 
     def active_file(self, key: str) -> Path:
         return self.function_dir(key) / "active.json"
-
-    def pid_dir(self, key: str) -> Path:
-        return self.function_dir(key) / "pids"
 
     def log_file(self, key: str) -> Path:
         return self.function_dir(key) / "logs" / "worker.log"

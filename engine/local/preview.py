@@ -2,7 +2,7 @@
 
 Resources of a function on the local target:
 - `code`        the deployment's code file under `functions/<key>/spec-<hash>/`;
-- `binary`      (runtimes that build, like golang) the build output, shared by digest;
+- `binary`      (runtimes whose driver builds) the build output, shared by digest;
 - `worker`      the supervised process serving the deployment. Any change of the spec starts a
                 new worker beside the old one and switches traffic once it is healthy, so a
                 change is a `replace` (create-before-delete), never an in-place update.

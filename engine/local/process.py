@@ -1,37 +1,39 @@
-"""Process I/O of the local target: spawn a worker, capture its output, probe its health,
-measure its memory, stop it, and find the ones a dead control plane left behind.
+"""Process I/O of the local target: spawn a worker (sandboxed or plain), capture its output,
+stop it, and describe how it ended.
 
-Workers run in their own session (process group) so a stop reaches anything they spawned.
-No `preexec_fn` (it forces fork instead of vfork and is unsafe with threads), no
-`PR_SET_PDEATHSIG` (it fires when the *thread* that started the worker ends, and workers are
-started from short-lived threads); orphans are found through pid files instead (`recover`).
+A sandboxed worker is a `Sandbox` (engine/local/sandbox.py): its own uid, mount and pid
+namespaces and cgroup, serving on a Unix socket; stopping it stops its whole cgroup. A plain
+worker (no sandbox on this machine) runs in its own session, so a stop reaches its process
+group. Either way its environment carries the recovery marker (engine/local/orphans.py), so a
+worker a crashed control plane left is found even if it was started an instant before the
+crash. No `preexec_fn` (unsafe with threads), no `PR_SET_PDEATHSIG` (it fires when the *thread*
+that started the worker ends).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
+from engine.local import handoff, sandbox
+from engine.local.launch import Launch, Spare, new_worker_id
 from engine.local.logbook import LogBook
-from runtimes.contract import HEALTH_PATH
+from engine.local.orphans import Mark
+from engine.local.sandbox import Sandbox, SandboxStartError
 
 TAIL_LINES = 40
 READ_BATCH_PAUSE_S = 0.005
 MAX_PENDING_BYTES = 64 * 1024
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-_POLL_FIRST_S = 0.002
-_POLL_MAX_S = 0.02
 
 
 class StartFailedError(Exception):
@@ -49,18 +51,26 @@ class WorkerProcess:
 
     key: str
     deployment: str
+    worker_id: str
     host: str
     port: int
     popen: subprocess.Popen[bytes]
-    pid_file: Path
+    box: Sandbox | None = None
     started_at: float = field(default_factory=time.monotonic)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     stop_reason: str = ""
     readers: list[threading.Thread] = field(default_factory=list)
+    convention: str = ""
+    """What the wrapper's health check said the handler follows (`lambda`, `original`…)."""
 
     @property
     def pid(self) -> int:
-        return self.popen.pid
+        """The worker's host pid: the sandbox's pid 1 (tini), or the plain process."""
+        return self.box.init_pid if self.box is not None else self.popen.pid
+
+    @property
+    def socket_path(self) -> str | None:
+        return self.box.socket_path if self.box is not None else None
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -69,45 +79,24 @@ class WorkerProcess:
         return "\n".join(self.tail)
 
 
-@dataclass(frozen=True)
-class Launch:
-    """Everything needed to start one worker."""
-
-    key: str
-    deployment: str
-    host: str
-    port: int
-    argv: tuple[str, ...]
-    env: Mapping[str, str]
-    cwd: Path
-    pid_dir: Path
-    use_spare: bool = False
-
-
 def spawn(
     launch: Launch,
     logbook: LogBook,
     on_exit: Callable[[WorkerProcess], None],
-    spare: subprocess.Popen[bytes] | None = None,
+    spare: Spare | None = None,
+    worker_id: str | None = None,
 ) -> WorkerProcess:
     """Start the worker (or hand a pre-started spare its configuration); reader threads copy
-    its output to `logbook`; `on_exit` runs once it has exited."""
-    if spare is not None:
-        popen = _configure_spare(spare, launch)
+    its output to `logbook`; `on_exit` runs once it has exited and been cleaned up. A spare
+    that cannot take the function is discarded and a worker started with its id."""
+    worker_id = worker_id or (spare.mark.worker if spare is not None else new_worker_id())
+    if spare is not None and handoff.configure(spare, launch):
+        popen, box = spare.popen, spare.box
     else:
-        popen = subprocess.Popen(
-            launch.argv,
-            cwd=launch.cwd,
-            env=dict(launch.env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            close_fds=True,
-        )
-    pid_file = launch.pid_dir / f"{popen.pid}.json"
-    worker = WorkerProcess(launch.key, launch.deployment, launch.host, launch.port, popen, pid_file)
-    write_pid_file(worker)
+        popen, box = _start(launch, Mark(launch.instance, launch.key, worker_id))
+    worker = WorkerProcess(
+        launch.key, launch.deployment, worker_id, launch.host, launch.port, popen, box
+    )
     for name, stream in (("stdout", popen.stdout), ("stderr", popen.stderr)):
         assert stream is not None
         reader = threading.Thread(
@@ -119,15 +108,33 @@ def spawn(
     return worker
 
 
-def _configure_spare(spare: subprocess.Popen[bytes], launch: Launch) -> subprocess.Popen[bytes]:
-    assert spare.stdin is not None
-    config = {"env": dict(launch.env), "cwd": str(launch.cwd)}
+def _start(launch: Launch, mark: Mark) -> tuple[subprocess.Popen[bytes], Sandbox | None]:
+    env = {**launch.env, **mark.env()}
+    if launch.box is None or launch.box_host is None:
+        return start_plain(launch.argv, launch.cwd, env, subprocess.DEVNULL), None
+    request = replace(launch.box, name=mark.cgroup_name)
     try:
-        spare.stdin.write(json.dumps(config).encode() + b"\n")
-        spare.stdin.close()
-    except OSError:
-        pass  # it died meanwhile: wait_healthy reports its exit and output
-    return spare
+        box = sandbox.start(launch.box_host, request, launch.argv, env, stdin=subprocess.DEVNULL)
+    except SandboxStartError as exc:
+        raise StartFailedError(str(exc), exc.output) from exc
+    return box.popen, box
+
+
+def start_plain(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdin: int
+) -> subprocess.Popen[bytes]:
+    """A worker without a sandbox: its own session (a stop reaches its process group), output
+    piped, nothing inherited but `env`."""
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def _copy_lines(stream: IO[bytes], name: str, worker: WorkerProcess, logbook: LogBook) -> None:
@@ -155,99 +162,49 @@ def _copy_lines(stream: IO[bytes], name: str, worker: WorkerProcess, logbook: Lo
 
 def _wait_exit(worker: WorkerProcess, on_exit: Callable[[WorkerProcess], None]) -> None:
     worker.popen.wait()
+    if worker.box is not None:
+        worker.box.finish()  # notes an OOM kill, empties and removes the cgroup
     for reader in worker.readers:
         reader.join(timeout=1.0)
-    remove_pid_file(worker.pid_file)
     on_exit(worker)
 
 
-def wait_healthy(worker: WorkerProcess, timeout_s: float) -> None:
-    """Poll the health endpoint until 200; raise `StartFailedError` on exit or timeout."""
-    deadline = time.monotonic() + timeout_s
-    delay = _POLL_FIRST_S
-    last = "no answer"
-    while True:
-        code = worker.popen.poll()
-        if code is not None:
-            raise StartFailedError(
-                f"worker exited with code {code} before it was healthy", _out(worker)
-            )
-        status, body = probe(worker.host, worker.port, timeout_s=1.0)
-        if status == 200:
-            return
-        if status is not None and status != 503:  # 503: still loading; anything else: failed
-            raise StartFailedError(_load_error(status, body), _out(worker))
-        if status is not None:
-            last = f"health answered {status}: {body[:500]}"
-        if time.monotonic() >= deadline:
-            raise StartFailedError(
-                f"worker not healthy after {timeout_s:g}s ({last})", _out(worker)
-            )
-        time.sleep(delay)
-        delay = min(_POLL_MAX_S, delay * 1.5)
-
-
-def _load_error(status: int, body: str) -> str:
-    """The wrapper's `{errorType, errorMessage}` from a failed health check, else the body."""
-    try:
-        error = json.loads(body)
-        return f"{error['errorType']}: {error['errorMessage']}"
-    except (ValueError, KeyError, TypeError):
-        return f"health check answered {status}: {body[:500]}"
-
-
-def _out(worker: WorkerProcess) -> str:
+def output_after_exit(worker: WorkerProcess) -> str:
     for reader in worker.readers:
         if worker.popen.poll() is not None:
             reader.join(timeout=0.5)
     return worker.output()
 
 
-def probe(host: str, port: int, timeout_s: float) -> tuple[int | None, str]:
-    """One HTTP/1.0 GET of the health path: (status, body), or (None, reason) if unreachable."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s) as sock:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.sendall(f"GET {HEALTH_PATH} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-            data = _read_all(sock)
-    except OSError as exc:
-        return None, str(exc)
-    head, _, body = data.partition(b"\r\n\r\n")
-    parts = head.split(b" ", 2)
-    if len(parts) < 2 or not parts[1].isdigit():
-        return None, "malformed health response"
-    return int(parts[1]), body.decode("utf-8", errors="replace")
-
-
-def _read_all(sock: socket.socket) -> bytes:
-    chunks: list[bytes] = []
-    while chunk := sock.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def terminate(worker: WorkerProcess, reason: str, grace_s: float = 2.0) -> None:
-    """SIGTERM the worker's process group, SIGKILL it after `grace_s`; waits for the exit."""
+    """SIGTERM the worker (the sandbox's pid 1 forwards it), SIGKILL everything after
+    `grace_s`; waits for the exit."""
     if not worker.stop_reason:
         worker.stop_reason = reason
-    _signal_group(worker.pid, signal.SIGTERM)
+    _signal(worker, signal.SIGTERM)
     try:
         worker.popen.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
-        _signal_group(worker.pid, signal.SIGKILL)
+        _signal(worker, signal.SIGKILL)
         worker.popen.wait()
-    _signal_group(worker.pid, signal.SIGKILL)  # anything the worker left in its group
+    _signal(worker, signal.SIGKILL)  # anything the worker left behind
 
 
 def kill_now(worker: WorkerProcess, reason: str) -> None:
     if not worker.stop_reason:
         worker.stop_reason = reason
-    _signal_group(worker.pid, signal.SIGKILL)
+    _signal(worker, signal.SIGKILL)
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
+def _signal(worker: WorkerProcess, sig: signal.Signals) -> None:
+    if worker.box is not None:
+        if sig == signal.SIGKILL:
+            worker.box.kill()
+        else:
+            worker.box.signal(sig)
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
+        os.killpg(worker.popen.pid, sig)
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -258,49 +215,3 @@ def rss_bytes(pid: int) -> int | None:
     except OSError:
         return None
     return int(fields[1]) * _PAGE_SIZE
-
-
-# --- pid files: orphans of a dead control plane ----------------------------------------------
-def process_start_ticks(pid: int) -> int | None:
-    """Start time of `pid` in clock ticks since boot; tells a recycled pid from ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[19])
-
-
-def write_pid_file(worker: WorkerProcess) -> None:
-    write_pid_record(worker.pid_file, worker.pid, worker.port, worker.deployment)
-
-
-def write_pid_record(path: Path, pid: int, port: int, deployment: str) -> None:
-    record = {
-        "pid": pid,
-        "start_ticks": process_start_ticks(pid),
-        "port": port,
-        "deployment": deployment,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
-
-
-def remove_pid_file(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
-def kill_orphan(pid_file: Path) -> str:
-    """Kill the worker a pid file names if it is still the same process; remove the file."""
-    try:
-        record = json.loads(pid_file.read_text())
-        pid, ticks = int(record["pid"]), record.get("start_ticks")
-    except (OSError, ValueError, KeyError, TypeError):
-        remove_pid_file(pid_file)
-        return "unreadable pid file removed"
-    outcome = "already gone"
-    if ticks is not None and process_start_ticks(pid) == ticks:
-        _signal_group(pid, signal.SIGKILL)
-        outcome = f"killed orphan worker pid {pid}"
-    remove_pid_file(pid_file)
-    return outcome

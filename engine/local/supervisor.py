@@ -9,7 +9,6 @@ work (starting, stopping) runs on a small thread pool, never on the event loop.
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import threading
 import time
@@ -18,10 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from engine.errors import FunctionCrashed, FunctionNotFound, FunctionNotReady
-from engine.formats import endpoint_path
-from engine.local import process
+from engine.local import health, process
 from engine.local.active import ActiveDeployment
-from engine.local.process import Launch, StartFailedError, WorkerProcess
+from engine.local.addresses import upstream_of, where
+from engine.local.exits import worker_exit
+from engine.local.launch import Launch, Spare, new_worker_id
+from engine.local.process import StartFailedError, WorkerProcess
 from engine.local.slot import Slot
 from engine.local.spares import SparePool
 from engine.local.supervision import BackoffPolicy, drained, is_idle, wait_for_restart
@@ -53,6 +54,8 @@ class Supervisor:
         self.spares = spares or {}
         self.slots: dict[str, Slot] = {}
         self.ready: dict[str, Upstream] = {}
+        self.starting: set[str] = set()
+        """Ids of workers being started, not yet in a slot (recovery must not kill them)."""
         self._launcher = launcher
         self._policy = policy or BackoffPolicy()
         self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambdaclone-local")
@@ -68,40 +71,50 @@ class Supervisor:
         self._ensure_thread()
         started = time.monotonic()
         for attempt in (1, 2):
-            port = free_port(HOST)
-            launch = self._launcher(active, port)
-            pool = self.spares.get(active.spec.runtime) if launch.use_spare else None
-            spare = pool.take() if pool is not None else None
-            worker = process.spawn(launch, slot.logbook, partial(self._on_exit, slot), spare)
+            launch = self._launcher(active, free_port(HOST))
+            worker_id, spare = self._claim(launch)
             try:
-                process.wait_healthy(worker, self.settings.worker_start_timeout_s)
+                worker = process.spawn(
+                    launch, slot.logbook, partial(self._on_exit, slot), spare, worker_id
+                )
+            except StartFailedError as exc:
+                self.starting.discard(worker_id)
+                slot.logbook.write("platform", f"worker failed to start: {exc.message}")
+                raise
+            try:
+                worker.convention = health.wait_healthy(
+                    worker, self.settings.worker_start_timeout_s
+                )
             except StartFailedError as exc:
                 process.kill_now(worker, "failed to start")
                 worker.popen.wait()
+                self.starting.discard(worker_id)
                 if attempt == 1 and "address already in use" in exc.output.lower():
                     continue
                 slot.logbook.write("platform", f"worker pid {worker.pid} failed: {exc.message}")
                 raise
             break
         elapsed_ms = (time.monotonic() - started) * 1000
-        how = " (pre-started)" if spare is not None else ""
+        how = " (pre-started)" if spare is not None and worker.popen is spare.popen else ""
         slot.logbook.write(
             "platform",
-            f"worker pid {worker.pid}{how} ({worker.deployment}) healthy on port {port} "
+            f"worker pid {worker.pid}{how} ({worker.deployment}) healthy on {where(worker)} "
             f"in {elapsed_ms:.0f} ms",
         )
-        limits = active.spec.limits
-        upstream = Upstream(
-            HOST,
-            port,
-            path_prefix=endpoint_path(active.spec.key),
-            timeout_ms=limits.timeout_ms,
-            concurrency=limits.concurrency,
-        )
-        return worker, upstream
+        return worker, upstream_of(worker, active)
+
+    def _claim(self, launch: Launch) -> tuple[str, Spare | None]:
+        """The new worker's id (a fresh one, or the runtime's spare's), kept in `starting`
+        until `install` puts the worker in its slot or the start fails."""
+        pool = self.spares.get(launch.runtime) if launch.use_spare else None
+        spare = pool.take() if pool is not None else None
+        worker_id = spare.mark.worker if spare is not None else new_worker_id()
+        self.starting.add(worker_id)
+        return worker_id, spare
 
     def install(self, slot: Slot, worker: WorkerProcess, upstream: Upstream, reason: str) -> None:
         """Put a healthy worker in traffic; the one it replaces drains (caller holds the lock)."""
+        self.starting.discard(worker.worker_id)
         now = time.monotonic()
         old = slot.detach(now, reason, self.traffic)
         if old is not None:
@@ -126,10 +139,9 @@ class Supervisor:
                 worker, upstream = self.start_worker(slot, slot.active)
             except StartFailedError as exc:
                 slot.health = slot.health.failed(time.monotonic(), exc.message, self._policy)
-                raise FunctionCrashed(
-                    f"the function failed to start: {exc.message}",
-                    detail={"output": exc.output[-4000:]},
-                ) from exc
+                # the caller of an endpoint learns that it failed, not the function's output
+                # (it may print anything): that is in the function's log, for its developers
+                raise FunctionCrashed("the function failed to start; see its logs") from exc
             self.install(slot, worker, upstream, "cold start")
             return upstream
 
@@ -182,7 +194,7 @@ class Supervisor:
             slot.detach(now, "exited", self.traffic)
             if self.ready.get(slot.key) is not None:
                 del self.ready[slot.key]
-            reason = worker.stop_reason or describe_exit(worker.popen.returncode)
+            reason = worker_exit(worker, slot.memory_mb)
             slot.health = slot.health.failed(now, reason, self._policy)
             delay = slot.health.retry_at - now
             slot.logbook.write(
@@ -221,7 +233,7 @@ class Supervisor:
         """A request crashed or timed out: if the worker no longer answers health, replace it."""
         if not worker.alive():
             return  # the waiter thread handles the exit
-        status, _ = process.probe(worker.host, worker.port, PROBE_AFTER_FAILURE_S)
+        status, _ = health.probe_worker(worker, PROBE_AFTER_FAILURE_S)
         if status == 200:
             return
         reason = "hung" if failure == "timed_out" else "unresponsive"
@@ -273,7 +285,9 @@ class Supervisor:
             slot.logbook.write("platform", f"scaled to zero after {idle_s:g}s idle")
 
     def _check_memory(self, slot: Slot) -> None:
-        if slot.worker is None or slot.memory_mb is None:
+        """Plain workers only: a sandboxed one's cgroup enforces the limit (the kernel's OOM
+        kill, reported by its exit)."""
+        if slot.worker is None or slot.memory_mb is None or slot.worker.box is not None:
             return
         limit = slot.memory_mb * MIB
         rss = process.rss_bytes(slot.worker.pid)
@@ -319,15 +333,3 @@ class Supervisor:
         for slot in list(self.slots.values()):
             workers += self.stop_slot(slot, reason)
         return workers
-
-
-def describe_exit(returncode: int | None) -> str:
-    if returncode is None:
-        return "exited"
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"killed by {name}"
-    return f"exited with code {returncode}"

@@ -1,4 +1,6 @@
-"""The local target: each function runs as a supervised worker process on a loopback port.
+"""The local target: each function runs as a supervised worker process — in its own sandbox
+(uid, namespaces, cgroup; serving on a Unix socket) where the machine allows it, else a plain
+process on a loopback port.
 
 `apply` writes the deployment's code, runs its runtime's build (if any), starts a worker beside
 the current one and switches traffic only once the new one is healthy; `upstream` is the invoke
@@ -15,27 +17,33 @@ import shutil
 from functools import partial
 from pathlib import Path
 
+from engine.catalog import BUILTIN_VERSIONS
 from engine.errors import FunctionNotFound, TargetError
-from engine.formats import endpoint_path
 from engine.keys import check_key
 from engine.local import active as active_file
-from engine.local import build, preview
+from engine.local import build, hostcheck, netguard, preview
 from engine.local.active import ActiveDeployment
+from engine.local.addresses import where
 from engine.local.artifacts import Artifacts
+from engine.local.cgroups import CgroupTree
 from engine.local.disk_state import DiskState
+from engine.local.launch import Launch
+from engine.local.launcher import Launcher
 from engine.local.layout import Layout, deployment_name
 from engine.local.logbook import LogBook
-from engine.local.process import Launch, StartFailedError, WorkerProcess
+from engine.local.orphans import OrphanKiller, instance_of
+from engine.local.process import StartFailedError, WorkerProcess
+from engine.local.sandbox import SandboxHost
+from engine.local.seccomp import program
 from engine.local.slot import Slot
-from engine.local.spares import SparePool
-from engine.local.supervisor import HOST, Supervisor
+from engine.local.supervisor import Supervisor
 from engine.local.toolchains import Toolchains
+from engine.local.uids import UidPool
 from engine.plan import Plan
 from engine.settings import Settings
 from engine.spec import FunctionSpec
-from engine.target import InvokeFailure, ProgressSink, TrafficView, Upstream
-from runtimes.contract import bytecode_env, worker_env
-from runtimes.registry import driver, drivers
+from engine.target import InvokeFailure, ProgressSink, SecretOpener, TrafficView, Upstream
+from runtimes.registry import driver
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +51,60 @@ log = logging.getLogger(__name__)
 class LocalTarget:
     name = "local"
 
-    def __init__(self, settings: Settings, traffic: TrafficView) -> None:
+    def __init__(self, settings: Settings, traffic: TrafficView, secrets: SecretOpener) -> None:
         self.settings = settings
         self.layout = Layout.under(settings.data_dir)
         self.toolchains = Toolchains()
         self.traffic = traffic
-        self._sup = Supervisor(settings, self._launch, traffic, spares=self._spare_pools())
+        self.sandbox = hostcheck.check(settings.sandbox)
+        self.loopback = "allowed (no sandbox)"
+        instance = instance_of(settings.data_dir)
+        box_host = self._sandbox_host(instance)
+        self._launcher = Launcher(
+            settings,
+            self.layout,
+            self.toolchains,
+            instance=instance,
+            box_host=box_host,
+            secrets=secrets,
+        )
+        spares = self._launcher.spare_pools(dict(BUILTIN_VERSIONS))
+        self._sup = Supervisor(settings, self._launch, traffic, spares=spares)
         self._artifacts = Artifacts(self.layout, self._active_specs)
-        self._disk = DiskState(self.layout, self._sup)
+        cgroups = box_host.cgroups if box_host is not None else None
+        killer = OrphanKiller(instance, cgroups, f"/{settings.sandbox_cgroup}/{instance}/")
+        self._disk = DiskState(self.layout, self._sup, killer)
         self._starting: dict[str, asyncio.Future[Upstream]] = {}
+        self._killed_at_start = self._disk.kill_orphans()  # nothing of ours runs yet
         self._disk.load_active()
+
+    def _sandbox_host(self, instance: str) -> SandboxHost | None:
+        support, settings = self.sandbox, self.settings
+        if support.level != "full" or support.tools is None:
+            if settings.sandbox == "strict":
+                raise TargetError(f"LAMBDACLONE_SANDBOX=strict, but no sandbox: {support.reason}")
+            log.warning(
+                "SANDBOX OFF: functions run as plain processes of this user, with access to "
+                "everything it can reach (%s); see docs/local-target.md",
+                support.reason,
+            )
+            return None
+        problem = netguard.install(settings.sandbox_uid_first, settings.sandbox_uid_count)
+        if problem is not None and settings.sandbox == "strict":
+            raise TargetError(f"LAMBDACLONE_SANDBOX=strict, but loopback is open: {problem}")
+        if problem is not None:
+            log.warning("sandboxed functions can reach this machine's local services: %s", problem)
+        self.loopback = problem or "denied"
+        return SandboxHost(
+            tools=support.tools,
+            cgroups=CgroupTree(settings.sandbox_cgroup, instance),
+            uids=UidPool(
+                settings.sandbox_run_dir, settings.sandbox_uid_first, settings.sandbox_uid_count
+            ),
+            seccomp=program(),
+            cpu_quota_us=round(settings.sandbox_cpus * 100_000),
+            pids_max=settings.sandbox_pids_max,
+        )
 
     # --- the Target protocol -------------------------------------------------------------
     def preview(self, current: FunctionSpec | None, desired: FunctionSpec) -> Plan:
@@ -82,7 +134,7 @@ class LocalTarget:
                 if workers:
                     progress(f"stopped {len(workers)} worker(s)")
         function_dir = self.layout.function_dir(key)
-        for outcome in self._disk.kill_orphans(key, keep_live=False):
+        for outcome in self._disk.kill_orphans(key):
             progress(outcome)
         if function_dir.exists():
             shutil.rmtree(function_dir)
@@ -99,18 +151,22 @@ class LocalTarget:
 
     def recover(self, progress: ProgressSink) -> None:
         self._disk.load_active()
+        killed, self._killed_at_start = self._killed_at_start, []
+        for outcome in killed + self._disk.kill_orphans():
+            log.warning("crash recovery: %s", outcome)  # a crash left it: worth an operator's eye
+            progress(outcome)
         for key in self._disk.function_keys():
-            for outcome in self._disk.kill_orphans(key, keep_live=True):
-                progress(f"{key}: {outcome}")
             for removed in self._disk.prune_deployments(key):
                 progress(f"{key}: removed unused {removed}")
         for leftover in self.layout.artifacts.glob(".build-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         self._prune_artifacts(progress)
-        self._disk.kill_orphan_spares(progress)
+        self._disk.fill_spares()
 
     def close(self) -> None:
         self._sup.close()
+        if self._launcher.box_host is not None:
+            self._launcher.box_host.cgroups.remove_if_empty()
 
     # --- extras: logs, status, proxy feedback --------------------------------------------
     def logs(self, key: str, limit: int) -> list[dict[str, object]]:
@@ -128,21 +184,31 @@ class LocalTarget:
         slot = self._sup.slots.get(key)
         if slot is None or slot.active is None:
             raise FunctionNotFound(key)
-        interpreter = self.toolchains.describe(slot.active.spec.runtime)
+        spec = slot.active.spec
+        interpreter = self.toolchains.describe(spec.runtime, spec.runtime_version)
         with slot.lock:
             worker, health = slot.worker, slot.health
+            box = worker.box if worker else None
             return {
                 "state": health.state,
-                "deployment": deployment_name(slot.active.spec.spec_hash),
+                "deployment": deployment_name(spec.spec_hash),
                 "pid": worker.pid if worker else None,
-                "port": worker.port if worker else None,
+                "port": worker.port if worker and box is None else None,
+                "socket": worker.socket_path if worker else None,
+                "uid": box.lease.uid if box else None,
+                "sandbox": self.sandbox.level,
                 "failures": health.failures,
                 "last_exit": health.last_exit,
                 "interpreter": interpreter,
             }
 
+    def sandbox_status(self) -> dict[str, str]:
+        """`{"level": "full", "loopback": "denied"}`, or `{"level": "off", "reason": …}`."""
+        status = {"level": self.sandbox.level, "loopback": self.loopback}
+        return status | ({"reason": self.sandbox.reason} if self.sandbox.reason else {})
+
     def runtime_versions(self) -> dict[str, str]:
-        """The versions that really run functions here: `{"python": "3.11.7", ...}`."""
+        """The versions that really run functions here: runtime → version (`3.12.1`)."""
         return self.toolchains.all()
 
     def invoke_failed(self, key: str, upstream: Upstream, failure: InvokeFailure) -> None:
@@ -175,9 +241,7 @@ class LocalTarget:
             active_file.save(self.layout.active_file(spec.key), new)
             slot.active = new
             self._sup.install(slot, worker, upstream, f"replaced by {worker.deployment}")
-        progress(
-            f"traffic switched to {worker.deployment} (pid {worker.pid}, port {upstream.port})"
-        )
+        progress(f"traffic switched to {worker.deployment} (pid {worker.pid}, {where(worker)})")
         self._disk.prune_deployments(spec.key)
 
     def _prepare(
@@ -186,14 +250,16 @@ class LocalTarget:
         """Code on disk, built, a healthy worker started; a failure leaves no trace."""
         name = deployment_name(spec.spec_hash)
         try:
-            code_dir, filename = build.materialise(self.layout, spec)
+            toolchain = self.toolchains.get(spec.runtime, spec.runtime_version)
+            code_dir, filename = build.materialise(self.layout, spec, progress, toolchain)
             progress(f"wrote {filename} to {code_dir}")
             new = ActiveDeployment(spec, filename)
             if driver(spec.runtime).builds:
                 progress(f"building the {spec.runtime} worker (cached by code digest)")
                 out = self._artifact(spec, code_dir)
                 progress(f"{spec.runtime} build ready in {out}")
-            progress(f"starting a worker for {name} ({self.toolchains.describe(spec.runtime)})")
+            interpreter = self.toolchains.describe(spec.runtime, spec.runtime_version)
+            progress(f"starting a worker for {name} ({interpreter}, sandbox {self.sandbox.level})")
             worker, upstream = self._sup.start_worker(slot, new)
         except StartFailedError as exc:
             self._disk.prune_deployments(spec.key)
@@ -207,39 +273,10 @@ class LocalTarget:
         return new, worker, upstream
 
     def _artifact(self, spec: FunctionSpec, code_dir: Path) -> Path | None:
-        toolchain = self.toolchains.get(spec.runtime)
-        return build.ensure_artifact(self.layout, spec, code_dir, toolchain)
+        return self._launcher.artifact(spec, code_dir)
 
     def _launch(self, active: ActiveDeployment, port: int) -> Launch:
-        spec = active.spec
-        runtime = driver(spec.runtime)
-        code_dir = self.layout.deployment_dir(spec.key, spec.spec_hash)
-        argv = runtime.launch(self.toolchains.get(spec.runtime), self._artifact(spec, code_dir))
-        env = worker_env(
-            port=port,
-            code_dir=code_dir,
-            handler=spec.handler,
-            function_name=spec.name,
-            function_key=spec.key,
-            memory_mb=spec.limits.memory_mb,
-            timeout_ms=spec.limits.timeout_ms,
-            host=HOST,
-            path_prefix=endpoint_path(spec.key),
-            user_env=spec.env.as_dict(),
-            pycache_dir=self.layout.pycache,
-        )
-        prewarm = runtime.prewarm
-        return Launch(
-            key=spec.key,
-            deployment=deployment_name(spec.spec_hash),
-            host=HOST,
-            port=port,
-            argv=tuple(argv),
-            env={**build.base_env(), **env},
-            cwd=code_dir,
-            pid_dir=self.layout.pid_dir(spec.key),
-            use_spare=prewarm is not None and prewarm.can_configure(spec.env.as_dict()),
-        )
+        return self._launcher(active.spec, port)
 
     # --- cold start ----------------------------------------------------------------------
     async def _cold_start(self, key: str) -> Upstream:
@@ -257,20 +294,6 @@ class LocalTarget:
             del self._starting[key]
         if not future.cancelled():
             future.exception()  # retrieved: waiters may all have gone
-
-    # --- pre-started workers -------------------------------------------------------------
-    def _spare_pools(self) -> dict[str, SparePool]:
-        """One pool per runtime whose driver can pre-start workers (when toolchain is here)."""
-        if not self.settings.prewarm_workers:
-            return {}
-        pools: dict[str, SparePool] = {}
-        env = {**build.base_env(), **bytecode_env(self.layout.pycache)}
-        for name, runtime in drivers().items():
-            if runtime.prewarm is None or not self.toolchains.available(name):
-                continue
-            argv = runtime.launch(self.toolchains.get(name), None)
-            pools[name] = SparePool(runtime.prewarm, argv, env, self.layout.spares)
-        return pools
 
     def _active_specs(self) -> list[FunctionSpec]:
         """The deployed spec of every function (read by the artifact reference count)."""

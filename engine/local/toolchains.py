@@ -1,84 +1,124 @@
-"""Which interpreter or compiler actually runs each runtime on the local target.
+"""Which interpreter or compiler runs (or builds) each runtime's functions on the local target:
+the catalog's version, from the tool cache — never whatever python/node/go the machine (or the
+control plane's virtualenv) has.
 
-The local target does not use the catalog's images: each runtime's driver names the commands
-to try (`RuntimeDriver.toolchain_candidates`), and the first one found runs (or builds) its
-functions. Their versions — probed once, with the driver's own command — are what a function
-really gets, and what the progress lines and `status()` report.
+`tools/recipes/runtimes.sh` installs each pinned runtime as a relocatable tree
+`<cache>/runtimes/<lang>-<version>/` with a `runtime.json` (`language`, `version`,
+`executable`, `source`) and a `.complete` marker written last. A runtime's driver names its
+commands (`toolchain_candidates`: `python3`, `node`, `go`); the tree whose executable has that
+name and whose version is the function's catalog version (`3.12` → `3.12.1`) runs it. Nothing
+found is `ToolMissing` (`tool_missing`), saying how to build it.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import json
 import threading
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
+from engine.catalog import BUILTIN_VERSIONS
 from engine.errors import ToolMissing
-from engine.local.build import base_env
-from runtimes.driver import RuntimeDriver, Toolchain
+from engine.tools import cache_dir
+from runtimes.driver import Toolchain
 from runtimes.registry import driver, drivers
 
-VERSION_TIMEOUT_S = 10.0
 UNAVAILABLE = "unavailable"
 
 
-class Toolchains:
-    """Each runtime's toolchain, looked up (and its version probed) once."""
+@dataclass(frozen=True)
+class InstalledRuntime:
+    """One runtime tree of the cache."""
 
-    def __init__(self) -> None:
-        self._found: dict[str, Toolchain | None] = {}
+    root: Path
+    command: str
+    """The executable's name (`python3`): what a driver's candidates match."""
+    toolchain: Toolchain
+    source: str
+
+
+def runtimes_dir() -> Path:
+    return cache_dir() / "runtimes"
+
+
+def scan(root: Path) -> list[InstalledRuntime]:
+    """Every complete runtime tree under `root` (a broken `runtime.json` is skipped)."""
+    found: list[InstalledRuntime] = []
+    for tree in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            meta = json.loads((tree / "runtime.json").read_text())
+            executable = tree / str(meta["executable"])
+            version, source = str(meta["version"]), str(meta.get("source", ""))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if (tree / ".complete").is_file() and executable.is_file():
+            command = PurePosixPath(str(meta["executable"])).name
+            found.append(
+                InstalledRuntime(tree, command, Toolchain(str(executable), version), source)
+            )
+    return found
+
+
+def matches(catalog_version: str, version: str) -> bool:
+    """`3.12` is run by `3.12.1` (a release of that line), not by `3.121`."""
+    return version == catalog_version or version.startswith(f"{catalog_version}.")
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+class Toolchains:
+    """Each runtime version's tree, looked up in the cache once."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or runtimes_dir()
+        self._trees: list[InstalledRuntime] | None = None
         self._lock = threading.Lock()
 
-    def get(self, runtime: str) -> Toolchain:
-        toolchain = self._lookup(runtime)
-        if toolchain is None:
-            tried = ", ".join(driver(runtime).toolchain_candidates)
-            raise ToolMissing(f"the {runtime} runtime needs one of these on PATH: {tried}")
-        return toolchain
+    def installed(self, runtime: str, version: str) -> InstalledRuntime:
+        runtime_driver = driver(runtime)
+        commands = {PurePosixPath(c).name for c in runtime_driver.toolchain_candidates}
+        wanted = runtime_driver.toolchain_version or version  # `provided` runs on python 3.12
+        fitting = [
+            tree
+            for tree in self._all()
+            if tree.command in commands and matches(wanted, tree.toolchain.version)
+        ]
+        if not fitting:
+            raise ToolMissing(
+                f"the {runtime} {version} runtime is not in the tool cache ({self.root}): "
+                "build the pinned runtimes with `make tools` (tools/recipes/runtimes.sh)"
+            )
+        return max(fitting, key=lambda tree: _release(tree.toolchain.version))
 
-    def version(self, runtime: str) -> str:
-        """e.g. `3.11.7`, `20.20.2`, `1.26.8`; `unavailable` when the toolchain is missing."""
-        toolchain = self._lookup(runtime)
-        return toolchain.version if toolchain else UNAVAILABLE
+    def get(self, runtime: str, version: str) -> Toolchain:
+        return self.installed(runtime, version).toolchain
 
-    def available(self, runtime: str) -> bool:
-        return self._lookup(runtime) is not None
+    def available(self, runtime: str, version: str) -> bool:
+        try:
+            self.installed(runtime, version)
+        except ToolMissing:
+            return False
+        return True
 
-    def describe(self, runtime: str) -> str:
-        return f"{runtime} {self.version(runtime)}"
+    def version(self, runtime: str, version: str) -> str:
+        """e.g. `3.12.1` for python 3.12; `unavailable` when the cache lacks it."""
+        try:
+            return self.get(runtime, version).version
+        except ToolMissing:
+            return UNAVAILABLE
+
+    def describe(self, runtime: str, version: str) -> str:
+        return f"{runtime} {self.version(runtime, version)}"
 
     def all(self) -> dict[str, str]:
-        return {runtime: self.version(runtime) for runtime in drivers()}
+        """The catalog's built-in runtimes → the version that runs each (`python` → `3.12.1`)."""
+        catalog = dict(BUILTIN_VERSIONS)
+        return {name: self.version(name, catalog.get(name, "")) for name in drivers()}
 
-    def _lookup(self, runtime: str) -> Toolchain | None:
+    def _all(self) -> list[InstalledRuntime]:
         with self._lock:
-            if runtime in self._found:
-                return self._found[runtime]
-        found = _find(driver(runtime))
-        with self._lock:
-            return self._found.setdefault(runtime, found)
-
-
-def _find(runtime: RuntimeDriver) -> Toolchain | None:
-    for candidate in runtime.toolchain_candidates:
-        executable = shutil.which(candidate)
-        if executable is not None:
-            output = _output(runtime.version_argv(executable), dict(runtime.toolchain_env))
-            version = runtime.parse_version(output) if output else UNAVAILABLE
-            return Toolchain(executable, version)
-    return None
-
-
-def _output(argv: list[str], extra_env: dict[str, str]) -> str | None:
-    try:
-        result = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=VERSION_TIMEOUT_S,
-            check=False,
-            env={**base_env(), **extra_env},
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = result.stdout.strip()
-    return text if result.returncode == 0 and text else None
+            if self._trees is None:
+                self._trees = scan(self.root)
+            return self._trees

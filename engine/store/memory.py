@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from engine.access import TokenRecord
+from engine.audit import AuditEntry
 from engine.catalog import CatalogRecord, DefaultChoice, RuntimeEntry
 from engine.errors import CodeNotFound
 from engine.records import (
@@ -233,6 +235,48 @@ class MemoryCatalogRepo:
         return SeedResult(inserted, updated)
 
 
+class MemoryTokenRepo:
+    def __init__(self) -> None:
+        self.tokens: dict[str, TokenRecord] = {}
+
+    async def insert(self, token: TokenRecord) -> bool:
+        taken = {t.secret_hash for t in self.tokens.values()}
+        if token.id in self.tokens or token.secret_hash in taken:
+            return False
+        self.tokens[token.id] = token
+        return True
+
+    async def all(self) -> list[TokenRecord]:
+        return sorted(self.tokens.values(), key=lambda t: (t.created, t.id))
+
+    async def get(self, token_id: str) -> TokenRecord | None:
+        return self.tokens.get(token_id)
+
+    async def revoke(self, token_id: str, now: datetime) -> TokenRecord | None:
+        token = self.tokens.get(token_id)
+        if token is None:
+            return None
+        self.tokens[token_id] = token.revoke(now)
+        return self.tokens[token_id]
+
+    async def touch(self, token_id: str, when: datetime) -> None:
+        token = self.tokens.get(token_id)
+        if token is not None:
+            self.tokens[token_id] = replace(token, last_used=when)
+
+
+class MemoryAuditRepo:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def insert(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+    async def page(self, limit: int, before: datetime | None) -> list[AuditEntry]:
+        older = [e for e in self.entries if before is None or e.at < before]
+        return sorted(older, key=lambda e: e.at, reverse=True)[:limit]
+
+
 class MemoryCodeStore:
     def __init__(self) -> None:
         self.blobs: dict[str, tuple[str, set[str], datetime]] = {}
@@ -280,6 +324,8 @@ class MemoryStore:
     idempotency: MemoryIdempotencyRepo = field(default_factory=MemoryIdempotencyRepo)
     catalog: MemoryCatalogRepo = field(default_factory=MemoryCatalogRepo)
     code: MemoryCodeStore = field(default_factory=MemoryCodeStore)
+    tokens: MemoryTokenRepo = field(default_factory=MemoryTokenRepo)
+    audit: MemoryAuditRepo = field(default_factory=MemoryAuditRepo)
 
     async def prepare(self) -> None:
         await self.code.prepare()

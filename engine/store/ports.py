@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from engine.access import TokenRecord
+from engine.audit import AuditEntry
 from engine.catalog import CatalogRecord, DefaultChoice, RuntimeEntry
 from engine.records import (
     ErrorInfo,
@@ -158,6 +160,34 @@ class CatalogRepo(Protocol):
         ...
 
 
+class TokenRepo(Protocol):
+    async def insert(self, token: TokenRecord) -> bool:
+        """False when a token with this id or secret hash exists."""
+        ...
+
+    async def all(self) -> list[TokenRecord]:
+        """Every token, revoked ones included, oldest first."""
+        ...
+
+    async def get(self, token_id: str) -> TokenRecord | None: ...
+
+    async def revoke(self, token_id: str, now: datetime) -> TokenRecord | None:
+        """Mark it revoked (once); None when there is no such token."""
+        ...
+
+    async def touch(self, token_id: str, when: datetime) -> None:
+        """Record its last use."""
+        ...
+
+
+class AuditRepo(Protocol):
+    async def insert(self, entry: AuditEntry) -> None: ...
+
+    async def page(self, limit: int, before: datetime | None) -> list[AuditEntry]:
+        """Newest first, older than `before` when given."""
+        ...
+
+
 class CodeStore(Protocol):
     async def prepare(self) -> None:
         """Whatever must exist before the first write (a bucket); idempotent."""
@@ -199,6 +229,12 @@ class Store(Protocol):
 
     @property
     def code(self) -> CodeStore: ...
+
+    @property
+    def tokens(self) -> TokenRepo: ...
+
+    @property
+    def audit(self) -> AuditRepo: ...
 
     async def prepare(self) -> None:
         """Indexes, buckets: whatever must exist before the first request (idempotent)."""

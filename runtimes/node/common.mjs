@@ -33,6 +33,9 @@ export function readConfig(env = process.env) {
     memoryMb: intEnv('LAMBDA_MEMORY_MB', 128),
     timeoutMs: intEnv('LAMBDA_TIMEOUT_MS', 3000),
     region: env.AWS_REGION || 'us-east-1',
+    logGroup: env.AWS_LAMBDA_LOG_GROUP_NAME || `/aws/lambda/${env.LAMBDA_FUNCTION_NAME || 'function'}`,
+    logStream: env.AWS_LAMBDA_LOG_STREAM_NAME
+      || `[${env.LAMBDA_FUNCTION_VERSION || '$LATEST'}]${env.LAMBDA_FUNCTION_KEY || ''}`,
   };
 }
 
@@ -69,6 +72,26 @@ export function fromThrown(thrown) {
 export function jsonReply(status, value, extraHeaders = []) {
   const body = Buffer.from(JSON.stringify(value));
   return { status, headers: [['content-type', JSON_TYPE], ...extraHeaders], body };
+}
+
+export const FUNCTION_ERROR_HEADER = 'x-amz-function-error';
+
+/** A Lambda-convention failure as a Function URL answers it: 502, a generic body and
+ * X-Amz-Function-Error: Unhandled; the details go to the function's log only. */
+export function functionErrorReply() {
+  return jsonReply(502, { message: 'Internal Server Error' }, [[FUNCTION_ERROR_HEADER, 'Unhandled']]);
+}
+
+/** One JSON line in the shape of Lambda's JSON error log, for stderr. */
+export function errorLogLine(error, requestId) {
+  return JSON.stringify({
+    timestamp: new Date().toISOString(),
+    level: 'ERROR',
+    requestId,
+    errorType: error.errorType,
+    errorMessage: error.message,
+    stackTrace: error.stackTrace ?? [],
+  });
 }
 
 /** 500 (or the error's status) with the error JSON; the extra header tells it from a user 500. */

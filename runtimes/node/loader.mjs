@@ -10,18 +10,25 @@
 //   2. otherwise, when <function> is `handler` or `default` and the default export
 //      (ESM `export default`, or module.exports itself) is a function -> original (Express)
 //   3. otherwise -> HandlerLoadError
-// LAMBDA_CONVENTION=lambda|original skips the guess and takes the named export, falling back to
-// the default export.
+// LAMBDA_CONVENTION=lambda|original|kubeless skips the guess and takes the named export, falling
+// back to the default export (for kubeless this finds what Kubeless runs: a property of
+// module.exports named <function>, or module.exports itself when it is a function).
 
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadError } from './common.mjs';
 import { makeOriginalInvoker } from './express.mjs';
+import { makeKubelessInvoker } from './kubeless.mjs';
 import { makeLambdaInvoker } from './lambda.mjs';
 
 export const EXTENSIONS = ['.mjs', '.cjs', '.js'];
-const CONVENTIONS = ['auto', 'original', 'lambda'];
+const CONVENTIONS = ['auto', 'original', 'lambda', 'kubeless'];
+const INVOKERS = {
+  lambda: makeLambdaInvoker,
+  kubeless: makeKubelessInvoker,
+  original: (fn) => makeOriginalInvoker(fn),
+};
 
 function findFile(codeDir, file) {
   for (const ext of EXTENSIONS) {
@@ -62,7 +69,7 @@ function choose(ns, fnName, convention) {
   return undefined;
 }
 
-/** Load the handler named by cfg.handler and return an invoker: (request) => Promise<reply>. */
+/** Load the handler named by cfg.handler: { convention, invoker: (request) => Promise<reply> }. */
 export async function loadInvoker(cfg) {
   if (!CONVENTIONS.includes(cfg.convention)) {
     throw loadError(`LAMBDA_CONVENTION must be one of ${CONVENTIONS.join(', ')}`);
@@ -83,7 +90,5 @@ export async function loadInvoker(cfg) {
     const why = found === undefined ? 'is undefined or not exported' : 'is not a function';
     throw loadError(`${cfg.handler} ${why}`);
   }
-  return chosen.convention === 'lambda'
-    ? makeLambdaInvoker(chosen.fn, cfg)
-    : makeOriginalInvoker(chosen.fn);
+  return { convention: chosen.convention, invoker: INVOKERS[chosen.convention](chosen.fn, cfg) };
 }

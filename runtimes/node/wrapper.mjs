@@ -5,24 +5,24 @@
 // listening while the handler loads; requests wait for the load to finish.
 
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import {
-  HEALTH_PATH, InvokeError, emit, errorReply, fromThrown, jsonReply, readConfig,
+  HEALTH_PATH, InvokeError, emit, errorLogLine, errorReply, fromThrown, functionErrorReply,
+  jsonReply, readConfig,
 } from './common.mjs';
 import { loadInvoker } from './loader.mjs';
 
 const cfg = readConfig();
-if (!(cfg.port >= 0 && cfg.port <= 65535)) {
+// LAMBDA_SOCKET: serve on this Unix socket instead of HOST:PORT (runtimes/contract.py).
+const socketPath = process.env.LAMBDA_SOCKET || '';
+if (!socketPath && !(cfg.port >= 0 && cfg.port <= 65535)) {
   emit('err', 'lambdaclone wrapper: PORT must be set to a TCP port number');
   process.exit(2);
 }
-process.env.AWS_LAMBDA_FUNCTION_NAME ??= cfg.name;
-process.env.AWS_LAMBDA_FUNCTION_VERSION ??= cfg.version;
-process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ??= String(cfg.memoryMb);
-
-// Resolves to { invoker } or { failure }; never rejects.
+// Resolves to { invoker, convention } or { failure }; never rejects.
 const loaded = loadInvoker(cfg).then(
-  (invoker) => ({ invoker }),
+  (bound) => bound,
   (err) => {
     const failure = err instanceof InvokeError ? err : new InvokeError('HandlerLoadError', String(err?.message ?? err));
     emit('err', `[ERROR] HandlerLoadError: ${failure.message}`);
@@ -61,6 +61,11 @@ async function invoke(state, request) {
   } catch (thrown) {
     // Process boundary: whatever the user's handler threw must become a 500, not a crash.
     const error = fromThrown(thrown);
+    if (state.convention === 'lambda') {
+      // As a Function URL: 502 and a generic body to the caller, the details to the log.
+      emit('err', errorLogLine(error, request.requestId));
+      return functionErrorReply();
+    }
     emit('err', `[ERROR] RequestId: ${request.requestId} ${error.errorType}: ${error.message}`);
     if (error.stackTrace?.length) emit('err', error.stackTrace.join('\n'));
     return errorReply(error);
@@ -92,7 +97,8 @@ async function onRequest(req, res) {
   const path = stripPrefix(target);
   if (path === HEALTH_PATH) {
     const state = await loaded;
-    send(res, state.failure ? errorReply(state.failure) : jsonReply(200, { status: 'ok' }), '');
+    const ok = () => jsonReply(200, { status: 'ok', convention: state.convention });
+    send(res, state.failure ? errorReply(state.failure) : ok(), '');
     return;
   }
   const body = await readBody(req);
@@ -108,7 +114,7 @@ async function onRequest(req, res) {
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     body,
-    sourceIp: hops.length ? hops[hops.length - 1] : req.socket.remoteAddress,
+    sourceIp: hops.length ? hops[hops.length - 1] : (req.socket.remoteAddress ?? '127.0.0.1'),
     requestId,
     protocol: `HTTP/${req.httpVersion}`,
   };
@@ -135,4 +141,9 @@ const server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) 
 });
 server.keepAliveTimeout = 65_000; // longer than the control plane's and the ALB's idle timeouts
 server.headersTimeout = 66_000;
-server.listen(cfg.port, cfg.host);
+if (socketPath) {
+  rmSync(socketPath, { force: true }); // a previous worker's socket
+  server.listen(socketPath);
+} else {
+  server.listen(cfg.port, cfg.host);
+}

@@ -37,6 +37,8 @@ class FunctionInfo:
     memory_mb: int
     timeout_ms: int
     region: str
+    log_group: str = ""
+    log_stream: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,17 @@ class Reply:
 
 
 Invoker = Callable[[Request], Reply]
+FUNCTION_ERROR_HEADER = "X-Amz-Function-Error"
+FUNCTION_URL_ERROR = {"message": "Internal Server Error"}
+"""What a Function URL answers (502) when the function failed: nothing of the error itself."""
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A loaded handler: how it is called (`lambda`, `original`, `kubeless`) and its invoker."""
+
+    convention: str
+    invoke: Invoker
 
 
 class InvokeError(Exception):
@@ -99,6 +112,29 @@ def json_reply(status: int, value: object, headers: tuple[tuple[str, str], ...] 
 def error_reply(error: InvokeError) -> Reply:
     """500 with the error JSON; the extra header lets the platform tell it from a user 500."""
     return json_reply(500, error.payload(), (("x-lambdaclone-error-type", error.error_type),))
+
+
+def function_error_reply() -> Reply:
+    """A Lambda-convention failure as a Function URL answers it: 502, a generic body, and
+    `X-Amz-Function-Error: Unhandled`; the details go to the function's log only."""
+    return json_reply(502, FUNCTION_URL_ERROR, ((FUNCTION_ERROR_HEADER, "Unhandled"),))
+
+
+def error_log_line(error: InvokeError, request_id: str) -> str:
+    """One JSON line in the shape of Lambda's JSON error log (level, requestId, errorType,
+    errorMessage, stackTrace), written to stderr instead of being sent to the caller."""
+    import datetime  # noqa: PLC0415 - only on the error path
+
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    record = {
+        "timestamp": now.replace("+00:00", "Z"),
+        "level": "ERROR",
+        "requestId": request_id,
+        "errorType": error.error_type,
+        "errorMessage": error.message,
+        "stackTrace": error.stack or [],
+    }
+    return json.dumps(record)
 
 
 def from_exception(exc: BaseException) -> InvokeError:

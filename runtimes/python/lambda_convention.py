@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from runtimes.contract import ACCOUNT_ID, function_arn, log_group_name, log_stream_name
 from runtimes.python.common import (
     JSON_TYPE,
     FunctionInfo,
@@ -22,8 +23,6 @@ from runtimes.python.common import (
     Request,
     is_text,
 )
-
-_ACCOUNT_ID = "000000000000"
 
 
 class LambdaContext:
@@ -34,11 +33,9 @@ class LambdaContext:
         self.function_name = info.name
         self.function_version = info.version
         self.memory_limit_in_mb = str(info.memory_mb)
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{info.region}:{_ACCOUNT_ID}:function:{info.name}"
-        )
-        self.log_group_name = f"/aws/lambda/{info.name}"
-        self.log_stream_name = f"lambdaclone/{info.key}"
+        self.invoked_function_arn = function_arn(info.region, info.name)
+        self.log_group_name = info.log_group or log_group_name(info.name)
+        self.log_stream_name = info.log_stream or log_stream_name(info.key, info.version)
         self.identity: object = None
         self.client_context: object = None
         self._deadline = started + info.timeout_ms / 1000
@@ -67,7 +64,7 @@ def build_event(req: Request, info: FunctionInfo) -> dict[str, Any]:
         "rawQueryString": req.query,
         "headers": headers,
         "requestContext": {
-            "accountId": _ACCOUNT_ID,
+            "accountId": ACCOUNT_ID,
             "apiId": info.key or info.name,
             "domainName": host,
             "domainPrefix": host.split(".", 1)[0],

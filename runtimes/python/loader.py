@@ -12,10 +12,10 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
-from runtimes.python import lambda_convention, original_convention
-from runtimes.python.common import FunctionInfo, InvokeError, Invoker
+from runtimes.python import kubeless_convention, lambda_convention, original_convention
+from runtimes.python.common import Bound, FunctionInfo, InvokeError
 
-CONVENTIONS = ("auto", "original", "lambda")
+CONVENTIONS = ("auto", "original", "lambda", "kubeless")
 
 
 def load_error(message: str) -> InvokeError:
@@ -24,7 +24,7 @@ def load_error(message: str) -> InvokeError:
 
 def load_invoker(
     code_dir: str, handler: str, convention: str, info: FunctionInfo, path_prefix: str
-) -> Invoker:
+) -> Bound:
     """Import `<file>.py` from `code_dir`, resolve `function`, and bind the right convention."""
     if convention not in CONVENTIONS:
         raise load_error(f"LAMBDA_CONVENTION must be one of {', '.join(CONVENTIONS)}")
@@ -39,9 +39,11 @@ def load_invoker(
         raise load_error(f"handler {func_name!r} is missing from module {module_name!r}")
     if not callable(fn):
         raise load_error(f"{handler!r} is not a function")
+    if convention == "kubeless":  # chosen explicitly: its signature is Lambda's
+        return Bound("kubeless", kubeless_convention.make_invoker(fn, info))
     if _is_original(fn, convention):
-        return original_convention.make_invoker(fn, module.__name__, path_prefix)
-    return lambda_convention.make_invoker(fn, info)
+        return Bound("original", original_convention.make_invoker(fn, module.__name__, path_prefix))
+    return Bound("lambda", lambda_convention.make_invoker(fn, info))
 
 
 def _import(code_dir: str, module_name: str) -> types.ModuleType:

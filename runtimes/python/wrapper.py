@@ -9,11 +9,13 @@ that arrives early waits in the backlog instead of being refused.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 import resource
 import signal
+import socket
 import socketserver
 import sys
 import threading
@@ -27,16 +29,23 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 _ROOT = str(_HERE.parent.parent)
 sys.path.insert(0, _ROOT)
-from runtimes.contract import FUNCTION_VERSION, HEALTH_PATH  # noqa: E402
+from runtimes.contract import (  # noqa: E402
+    DEFAULT_REGION,
+    FUNCTION_VERSION,
+    HEALTH_PATH,
+    SOCKET_ENV,
+)
 from runtimes.python import loader  # noqa: E402
 from runtimes.python.common import (  # noqa: E402
+    Bound,
     FunctionInfo,
     InvokeError,
-    Invoker,
     Reply,
     Request,
+    error_log_line,
     error_reply,
     from_exception,
+    function_error_reply,
     json_reply,
     new_request_id,
 )
@@ -54,6 +63,8 @@ class Config:
 
     host: str
     port: int
+    socket_path: str
+    """A Unix socket to serve on instead of host:port (empty: TCP)."""
     code_dir: str
     handler: str
     path_prefix: str
@@ -69,8 +80,9 @@ def _int_env(name: str, default: int) -> int:
 
 
 def read_config() -> Config:
+    socket_path = os.environ.get(SOCKET_ENV, "")
     port = _int_env("PORT", -1)
-    if not 0 <= port <= 65535:
+    if not socket_path and not 0 <= port <= 65535:
         sys.exit("lambdaclone wrapper: PORT must be set to a TCP port number")
     info = FunctionInfo(
         name=os.environ.get("LAMBDA_FUNCTION_NAME", "function"),
@@ -78,11 +90,14 @@ def read_config() -> Config:
         version=os.environ.get("LAMBDA_FUNCTION_VERSION", FUNCTION_VERSION),
         memory_mb=_int_env("LAMBDA_MEMORY_MB", 128),
         timeout_ms=_int_env("LAMBDA_TIMEOUT_MS", 3000),
-        region=os.environ.get("AWS_REGION", "us-east-1"),
+        region=os.environ.get("AWS_REGION") or DEFAULT_REGION,
+        log_group=os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+        log_stream=os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
     )
     return Config(
         host=os.environ.get("HOST", "127.0.0.1"),
         port=port,
+        socket_path=socket_path,
         code_dir=os.environ.get("LAMBDA_CODE_DIR", ""),
         handler=os.environ.get("LAMBDA_HANDLER", "handler.handler"),
         path_prefix=os.environ.get("LAMBDA_PATH_PREFIX", "").rstrip("/"),
@@ -113,30 +128,47 @@ class WrapperServer(ThreadingHTTPServer):
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.invoker: Invoker | None = None
+        self.bound: Bound | None = None
         self.load_failure: InvokeError | None = None
-        super().__init__((config.host, config.port), RequestHandler)
+        if config.socket_path:
+            self.address_family = socket.AF_UNIX
+            super().__init__(config.socket_path, RequestHandler)  # type: ignore[arg-type]
+        else:
+            super().__init__((config.host, config.port), RequestHandler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN (a DNS lookup); skip it.
+        if self.address_family == socket.AF_UNIX:
+            with contextlib.suppress(FileNotFoundError):  # a previous worker's socket
+                Path(self.config.socket_path).unlink()
+            socketserver.TCPServer.server_bind(self)
+            self.server_name, self.server_port = "localhost", 0
+            return
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.config.host, self.server_address[1]
 
     def load(self) -> None:
         cfg = self.config
         try:
-            self.invoker = loader.load_invoker(
+            self.bound = loader.load_invoker(
                 cfg.code_dir, cfg.handler, cfg.convention, cfg.info, cfg.path_prefix
             )
         except InvokeError as exc:
-            self.load_failure = exc
-            emit("err", f"[ERROR] HandlerLoadError: {exc.message}")
+            self.failed_to_load(exc)
+
+    def failed_to_load(self, error: InvokeError) -> None:
+        self.load_failure = error
+        emit("err", f"[ERROR] HandlerLoadError: {error.message}")
+
+    def wait_loaded(self) -> None:
+        """Return once the handler is loaded or known not to load (here: `load` did it)."""
 
     def invoke(self, req: Request) -> Reply:
-        if self.invoker is None:
+        self.wait_loaded()
+        if self.bound is None:
             return error_reply(self.load_failure or InvokeError("HandlerLoadError", "not loaded"))
         try:
-            return self.invoker(req)
+            return self.bound.invoke(req)
         except InvokeError as exc:
             return self._failed(req, exc)
         # Process boundary: a user handler may raise anything; it must become a 500, not a crash.
@@ -144,6 +176,9 @@ class WrapperServer(ThreadingHTTPServer):
             return self._failed(req, from_exception(exc))
 
     def _failed(self, req: Request, error: InvokeError) -> Reply:
+        if self.bound is not None and self.bound.convention == "lambda":
+            emit("err", error_log_line(error, req.request_id))
+            return function_error_reply()
         trace = "".join(error.stack or [])
         emit("err", f"[ERROR] RequestId: {req.request_id} {error.error_type}: {error.message}")
         if trace:
@@ -155,8 +190,12 @@ class RequestHandler(BaseHTTPRequestHandler):
     """Every method is an invocation, except GET on the health path."""
 
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
     server: WrapperServer
+
+    def setup(self) -> None:
+        super().setup()
+        if self.server.address_family != socket.AF_UNIX:  # no Nagle on Unix sockets: EOPNOTSUPP
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: object) -> None:
         """No access log: each invocation prints Lambda's START/END/REPORT lines instead."""
@@ -187,8 +226,13 @@ class RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = serve  # noqa: N815
 
     def health(self) -> Reply:
-        failure = self.server.load_failure
-        return json_reply(200, {"status": "ok"}) if failure is None else error_reply(failure)
+        """200 with the convention the handler follows (the platform answers timeouts of
+        Lambda-convention functions as a Function URL does), or the load failure."""
+        self.server.wait_loaded()
+        failure, bound = self.server.load_failure, self.server.bound
+        if failure is not None or bound is None:
+            return error_reply(failure or InvokeError("HandlerLoadError", "not loaded"))
+        return json_reply(200, {"status": "ok", "convention": bound.convention})
 
     def run(self, req: Request) -> Reply:
         cfg = self.server.config
@@ -212,7 +256,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         forwarded = self.headers.get_all("x-forwarded-for")
         hops = [hop.strip() for value in forwarded or () for hop in value.split(",")]
         hops = [hop for hop in hops if hop]
-        return hops[-1] if hops else str(self.client_address[0])
+        if hops:
+            return hops[-1]
+        # A Unix socket's peer has no address (client_address is ''): a local caller.
+        return str(self.client_address[0]) if self.client_address else "127.0.0.1"
 
     def read_body(self) -> bytes | None:
         """The request body (Content-Length or chunked); None after answering a bad request."""
@@ -272,10 +319,6 @@ def main() -> None:
     if isinstance(sys.stdout, io.TextIOWrapper):  # user prints reach the log line by line
         sys.stdout.reconfigure(line_buffering=True)
     config = read_config()
-    os.environ.setdefault("AWS_LAMBDA_FUNCTION_NAME", config.info.name)
-    os.environ.setdefault("AWS_LAMBDA_FUNCTION_VERSION", config.info.version)
-    os.environ.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(config.info.memory_mb))
-    os.environ.setdefault("LAMBDA_TASK_ROOT", str(Path(config.code_dir or ".").resolve()))
     # As PID 1 in a container SIGTERM is ignored unless handled; exit promptly instead.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = WrapperServer(config)

@@ -24,6 +24,7 @@ from playwright.sync_api import Error as PlaywrightError
 from api.app import create_app
 from engine.net import free_port
 from engine.settings import Settings
+from tests.fixtures.api import ADMIN_TOKEN, AUTH
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -104,7 +105,10 @@ def console(mongo_uri: str, mongo_db_name: str, tmp_path: Path) -> Iterator[Cons
         host="127.0.0.1",
         port=free_port(),
     )
-    with _serve(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+    with (
+        _serve(settings) as url,
+        httpx.Client(base_url=url, timeout=30, headers=AUTH) as client,
+    ):
         yield Console(url=url, api=client, artifacts=artifacts)
 
 
@@ -127,14 +131,22 @@ def browser(tmp_path: Path) -> Iterator[BrowserContext]:
             context.close()
 
 
+def sign_in(tab: Page, url: str, token: str = ADMIN_TOKEN) -> None:
+    """What a person does with the link the control plane printed."""
+    tab.goto(f"{url}/console/login#token={token}")
+    tab.wait_for_url(f"{url}/console/")
+
+
 @pytest.fixture
 def page(
     browser: BrowserContext, console: Console, request: pytest.FixtureRequest
 ) -> Iterator[Page]:
-    """A tab on the console; uncaught script errors fail the test; screenshots on failure."""
+    """A tab on the console, signed in with the admin token's printed link; uncaught script
+    errors fail the test; screenshots on failure."""
     tab = browser.new_page()
     tab.set_default_timeout(15_000)
     tab.on("pageerror", lambda exc: console.errors.append(f"{tab.url}: {exc}"))
+    sign_in(tab, console.url)
     yield tab
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:

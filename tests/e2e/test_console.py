@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from engine.catalog import read_default_code
+from engine.catalog import BUILTIN_VERSIONS, read_default_code
 from tests.e2e.conftest import Console
 
 pytestmark = pytest.mark.browser
@@ -75,7 +75,8 @@ def test_create_test_edit_and_delete_a_python_function(console: Console, page: P
     editor = page.get_by_test_id("code-editor")
     expect(runtime).to_have_value(f"{default['runtime']}:{default['version']}")
     expect(code).to_have_value(default["code"])
-    expect(runtime.locator("option")).to_have_text(["golang 1.22", "node 20", "python 3.12"])
+    shipped = [f"{name} {version}" for name, version in sorted(BUILTIN_VERSIONS)]
+    expect(runtime.locator("option")).to_have_text(shipped)
 
     runtime.select_option(label="python 3.12")
     expect(code).to_have_value(default_python)

@@ -7,7 +7,9 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
@@ -15,15 +17,38 @@ from fastapi.testclient import TestClient
 
 from api.routes.console import ASSETS, STATIC_DIR, router
 from runtimes.registry import drivers
+from tests.fixtures.invoke_app import memory_access
 
-PAGES = {"/console/": "list.html", "/console/create": "create.html", "/console/info": "info.html"}
+PAGES = {
+    "/console/": "list.html",
+    "/console/create": "create.html",
+    "/console/info": "info.html",
+    "/console/tokens": "tokens.html",
+    "/console/login": "login.html",
+}
 
 
 @pytest.fixture
-def client() -> TestClient:
+def client() -> Iterator[TestClient]:
+    """The console's routes on a bare app, with the session checks of a real access service."""
     app = FastAPI()
     app.include_router(router)
-    return TestClient(app)
+    access = memory_access()
+    app.state.platform = SimpleNamespace(access=access)
+    with TestClient(app) as test_client:
+        secret = test_client.portal.call(access.create, "console", "viewer")[1]  # type: ignore[union-attr]
+        answer = test_client.post("/console/session", json={"token": secret})
+        assert answer.status_code == 200, answer.text
+        yield test_client
+
+
+def test_pages_need_a_session_and_the_sign_in_page_does_not(client: TestClient) -> None:
+    client.cookies.clear()
+    away = client.get("/console/info", params={"key": "k"}, follow_redirects=False)
+    assert away.status_code == 303
+    assert away.headers["location"] == "/console/login?next=/console/info%3Fkey%3Dk"
+    assert client.get("/console/login").status_code == 200
+    assert client.get("/console/static/api.js").status_code == 200
 
 
 def test_root_and_console_redirect_to_the_list(client: TestClient) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from engine.store.mongo.access_repo import MongoAuditRepo, MongoTokenRepo
 from engine.store.mongo.catalog_repo import MongoCatalogRepo
 from engine.store.mongo.code_store import CODE_COLLECTION, MongoCodeStore
 from engine.store.mongo.codec import Doc
@@ -28,6 +29,8 @@ class MongoStore:
     revisions: MongoRevisionRepo = field(init=False)
     operations: MongoOperationRepo = field(init=False)
     idempotency: MongoIdempotencyRepo = field(init=False)
+    tokens: MongoTokenRepo = field(init=False)
+    audit: MongoAuditRepo = field(init=False)
 
     def __post_init__(self) -> None:
         db = self.client[self.database]
@@ -36,6 +39,8 @@ class MongoStore:
         self.revisions = MongoRevisionRepo(db)
         self.operations = MongoOperationRepo(db)
         self.idempotency = MongoIdempotencyRepo(db)
+        self.tokens = MongoTokenRepo(db)
+        self.audit = MongoAuditRepo(db)
 
     async def ping(self) -> None:
         with guard("ping"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.access import TokenRecord
+from engine.audit import AuditEntry
 from engine.catalog import CatalogRecord, DefaultChoice, RuntimeEntry
 from engine.records import (
     CodeRef,
@@ -208,4 +210,62 @@ def default_of(doc: Doc) -> DefaultChoice:
         disabled=bool(doc.get("disabled", False)),
         reg_date=doc["reg_date"],
         update_date=doc["update_date"],
+    )
+
+
+def token_doc(token: TokenRecord) -> Doc:
+    return {
+        "_id": token.id,
+        "name": token.name,
+        "role": token.role,
+        "secret_hash": token.secret_hash,
+        "functions": list(token.functions),
+        "created": token.created,
+        "expires": token.expires,
+        "last_used": token.last_used,
+        "revoked": token.revoked,
+    }
+
+
+def token_of(doc: Doc) -> TokenRecord:
+    return TokenRecord(
+        id=doc["_id"],
+        name=doc["name"],
+        role=doc["role"],
+        secret_hash=doc["secret_hash"],
+        created=doc["created"],
+        functions=tuple(doc.get("functions") or ()),
+        expires=doc.get("expires"),
+        last_used=doc.get("last_used"),
+        revoked=doc.get("revoked"),
+    )
+
+
+def audit_doc(entry: AuditEntry) -> Doc:
+    return {
+        "at": entry.at,
+        "action": entry.action,
+        "token_id": entry.token_id,
+        "token_name": entry.token_name,
+        "role": entry.role,
+        "result": entry.result,
+        "status": entry.status,
+        "key": entry.key,
+        "request_id": entry.request_id,
+        "detail": entry.detail,
+    }
+
+
+def audit_of(doc: Doc) -> AuditEntry:
+    return AuditEntry(
+        at=doc["at"],
+        action=doc["action"],
+        token_id=doc["token_id"],
+        token_name=doc["token_name"],
+        role=doc["role"],
+        result=doc["result"],
+        status=int(doc["status"]),
+        key=doc.get("key"),
+        request_id=doc.get("request_id", ""),
+        detail=dict(doc.get("detail") or {}),
     )

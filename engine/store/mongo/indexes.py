@@ -10,8 +10,9 @@ from __future__ import annotations
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from engine.store.mongo.access_repo import AUDIT_COLLECTION, TOKEN_COLLECTION
 from engine.store.mongo.catalog_repo import RUNTIME_COLLECTION
-from engine.store.mongo.code_store import CODE_COLLECTION
+from engine.store.mongo.code_store import CODE_COLLECTION, REF_COLLECTION
 from engine.store.mongo.codec import Doc
 from engine.store.mongo.function_repo import FUNCTION_COLLECTION, REVISION_COLLECTION
 from engine.store.mongo.operation_repo import OPERATION_COLLECTION
@@ -37,7 +38,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     RUNTIME_COLLECTION: [
         IndexModel([("runtime", ASCENDING), ("version", ASCENDING)], unique=True),
     ],
+    TOKEN_COLLECTION: [IndexModel([("secret_hash", ASCENDING)], unique=True)],
+    AUDIT_COLLECTION: [IndexModel([("at", DESCENDING)])],
     CODE_COLLECTION: [IndexModel([("refs", ASCENDING)]), IndexModel([("created", ASCENDING)])],
+    REF_COLLECTION: [IndexModel([("key", ASCENDING)])],  # the code a function's key uses
 }
 
 

@@ -161,7 +161,7 @@ func (c *lcConfig) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if lcUserHandler == nil {
 			lcWriteJSON(w, http.StatusInternalServerError, loadErr)
 		} else {
-			lcWriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+			lcWriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "convention": "original"})
 		}
 		return
 	}
@@ -199,7 +199,8 @@ func lcEnv(name, fallback string) string {
 
 func main() {
 	port := os.Getenv("PORT")
-	if port == "" {
+	socketPath := os.Getenv("LAMBDA_SOCKET") // serve on this Unix socket instead of HOST:PORT
+	if port == "" && socketPath == "" {
 		fmt.Fprintln(os.Stderr, "lambdaclone wrapper: PORT must be set to a TCP port number")
 		os.Exit(2)
 	}
@@ -220,8 +221,20 @@ func main() {
 	addr := net.JoinHostPort(lcEnv("HOST", "127.0.0.1"), port)
 	server := &http.Server{Addr: addr, Handler: http.HandlerFunc(cfg.serveHTTP),
 		IdleTimeout: 65 * time.Second, ReadHeaderTimeout: 60 * time.Second}
-	if err := server.ListenAndServe(); err != nil {
+	if err := lcServe(server, socketPath); err != nil {
 		fmt.Fprintln(os.Stderr, "lambdaclone wrapper:", err)
 		os.Exit(1)
 	}
+}
+
+func lcServe(server *http.Server, socketPath string) error {
+	if socketPath == "" {
+		return server.ListenAndServe()
+	}
+	_ = os.Remove(socketPath) // a previous worker's socket
+	listener, err := net.Listen("unix", socketPath)
+	if err != nil {
+		return err
+	}
+	return server.Serve(listener)
 }

@@ -13,6 +13,7 @@ from pymongo.database import Database
 
 from api.app import create_app
 from engine.settings import Settings
+from tests.fixtures.api import AUTH
 from tests.fixtures.fake_target import FakeTarget
 
 MAX_CODE_BYTES = 4096
@@ -39,7 +40,7 @@ def target() -> FakeTarget:
 def client(settings: Settings, target: FakeTarget) -> Iterator[TestClient]:
     """Requests go to the public URL's host, one the control plane accepts writes for."""
     app = create_app(settings, target=target)
-    with TestClient(app, base_url=settings.public_url) as test_client:
+    with TestClient(app, base_url=settings.public_url, headers=AUTH) as test_client:
         yield test_client
 
 

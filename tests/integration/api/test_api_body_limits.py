@@ -15,7 +15,7 @@ from starlette.types import Message
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.fixtures.api import NODE_CODE, counts, create, error_code
+from tests.fixtures.api import AUTH, NODE_CODE, counts, create, error_code
 from tests.fixtures.fake_target import FakeTarget
 from tests.integration.api.conftest import MAX_CODE_BYTES
 
@@ -64,6 +64,7 @@ def drive(
         "root_path": "",
         "headers": [
             (b"host", b"127.0.0.1:8000"),
+            (b"authorization", AUTH["Authorization"].encode()),
             (b"content-type", content_type.encode()),
             (b"transfer-encoding", b"chunked"),
         ],
@@ -119,7 +120,9 @@ def _form(**fields: str) -> dict[str, tuple[None, str]]:
 def big_code_client(settings: Settings, target: FakeTarget, tmp_path: Path) -> Iterator[TestClient]:
     """Code may be 2 MiB: more than Starlette's default 1 MiB for one form field."""
     roomy = settings.model_copy(update={"max_code_bytes": 2 * 1024 * 1024})
-    with TestClient(create_app(roomy, target=target), base_url=roomy.public_url) as client:
+    with TestClient(
+        create_app(roomy, target=target), base_url=roomy.public_url, headers=AUTH
+    ) as client:
         yield client
 
 

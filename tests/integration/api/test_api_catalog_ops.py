@@ -7,15 +7,18 @@ from typing import Any
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
-from engine.catalog import read_default_code
+from engine.catalog import BUILTIN_VERSIONS, read_default_code
 from tests.fixtures.api import create, error_code, wait_operation
 
 Db = Database[dict[str, Any]]
+BUILTIN = sorted(BUILTIN_VERSIONS)
+"""Every runtime the catalog ships, as (runtime, version), sorted as the routes list them."""
 
 
 def test_empty_database_is_seeded_at_startup(client: TestClient, db: Db) -> None:
     ids = sorted(doc["_id"] for doc in db["lambda.runtime"].find())
-    assert ids == ["golang:1.22", "node:20", "python:3.12"]
+    assert ids == [f"{runtime}:{version}" for runtime, version in BUILTIN]
+    assert {"golang:1.22", "node:20", "python:3.12"} <= set(ids)
     default = db["lambda.default"].find_one()
     assert default is not None and (default["runtime"], default["version"]) == ("node", "20")
     for doc in db["lambda.runtime"].find():
@@ -31,12 +34,8 @@ def test_empty_database_is_seeded_at_startup(client: TestClient, db: Db) -> None
 
 def test_runtimes_lists_each_with_default_code(client: TestClient) -> None:
     items = client.get("/lambda/runtimes").json()["items"]
-    assert [(r["runtime"], r["version"]) for r in items] == [
-        ("golang", "1.22"),
-        ("node", "20"),
-        ("python", "3.12"),
-    ]
-    python = items[2]
+    assert [(r["runtime"], r["version"]) for r in items] == BUILTIN
+    python = next(r for r in items if r["runtime"] == "python")
     assert python["default_code"] == read_default_code("python")
     assert python["image"] == "lambdaclone/runtime-python:3.12"
     assert python["default_handler"] == "handler.handler"
@@ -50,24 +49,26 @@ def test_default_is_node_20_with_its_code(client: TestClient) -> None:
 
 
 def test_setup_is_idempotent(client: TestClient, db: Db) -> None:
-    first = client.get("/lambda/setup").json()
+    first = client.post("/lambda/setup").json()
     assert (first["inserted"], first["updated"]) == (0, 0)  # seeded at start-up already
     db["lambda.runtime"].delete_one({"_id": "golang:1.22"})
     db["lambda.runtime"].update_one({"_id": "node:20"}, {"$set": {"image": "old"}})
-    again = client.get("/lambda/setup").json()
+    plan = client.get("/lambda/setup").json()  # a GET only tells, and writes nothing
+    assert (plan["missing"], plan["outdated"]) == (["golang:1.22"], ["node:20"])
+    assert db["lambda.runtime"].count_documents({}) == len(BUILTIN) - 1
+    again = client.post("/lambda/setup").json()
     assert (again["inserted"], again["updated"]) == (1, 1)
-    assert client.get("/lambda/setup").json()["inserted"] == 0
-    assert db["lambda.runtime"].count_documents({}) == 3
+    assert client.post("/lambda/setup").json()["inserted"] == 0
+    assert client.get("/lambda/setup").json()["missing"] == []
+    assert db["lambda.runtime"].count_documents({}) == len(BUILTIN)
     assert db["lambda.default"].count_documents({}) == 1
 
 
 def test_setup_keeps_an_operators_disabled_flag(client: TestClient, db: Db) -> None:
     db["lambda.runtime"].update_one({"_id": "golang:1.22"}, {"$set": {"disabled": True}})
-    client.get("/lambda/setup")
-    assert [r["runtime"] for r in client.get("/lambda/runtimes").json()["items"]] == [
-        "node",
-        "python",
-    ]
+    client.post("/lambda/setup")
+    listed = [r["runtime"] for r in client.get("/lambda/runtimes").json()["items"]]
+    assert listed == [runtime for runtime, _ in BUILTIN if runtime != "golang"]
     body = {"name": "go", "file": "package main\n", "runtime": "golang", "version": "1.22"}
     response = client.post("/lambda", json=body)
     assert response.status_code == 422 and error_code(response) == "unknown_runtime"

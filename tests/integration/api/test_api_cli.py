@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.cli import main
 from engine.net import free_port
-from tests.fixtures.api import NODE_CODE
+from tests.fixtures.api import AUTH, NODE_CODE
 
 
 def run(client: TestClient, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -76,11 +76,11 @@ def test_serve_stops_cleanly_on_ctrl_c(mongo_uri: str, mongo_db_name: str, tmp_p
 
 
 def _wait_serving(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1, headers=AUTH).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine.catalog import read_default_code
 from engine.settings import Settings
-from tests.fixtures.api import LOCAL_URL, error_code
+from tests.fixtures.api import AUTH, LOCAL_URL, error_code
 
 LAMBDA_STYLE = """
 def handler(event, context):
@@ -28,7 +28,7 @@ def local_client(mongo_uri: str, mongo_db_name: str, tmp_path: Path) -> Iterator
         target="local",
         worker_start_timeout_s=20.0,
     )
-    with TestClient(create_app(settings), base_url=LOCAL_URL) as client:
+    with TestClient(create_app(settings), base_url=LOCAL_URL, headers=AUTH) as client:
         yield client
 
 

@@ -9,6 +9,7 @@ ROUTES = {
     ("get", "/lambda/default"),
     ("get", "/lambda/runtimes"),
     ("get", "/lambda/setup"),
+    ("post", "/lambda/setup"),
     ("get", "/lambda"),
     ("post", "/lambda"),
     ("patch", "/lambda"),
@@ -38,7 +39,7 @@ def test_bodies_accept_json_and_multipart(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     for method in ("post", "patch"):
         content = spec["paths"]["/lambda"][method]["requestBody"]["content"]
-        assert set(content) == {"application/json", "multipart/form-data"}
+        assert set(content) == {"application/json", "multipart/form-data", "application/zip"}
         assert content["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
     create = spec["paths"]["/lambda"]["post"]
     assert create["responses"]["202"]["content"]["application/json"]["schema"] == {

@@ -24,14 +24,14 @@ from fastapi import FastAPI
 
 from api import events
 from api.app import create_app
-from engine.embedded import run_ferretdb
+from engine.embedded import run_ferretdb, store_uri
 from engine.errors import TargetError
 from engine.net import free_port
 from engine.runner import OperationRunner
 from engine.settings import Settings
 from engine.spec import FunctionSpec
 from engine.target import ProgressSink
-from tests.fixtures.api import NODE_CODE
+from tests.fixtures.api import AUTH, NODE_CODE
 from tests.fixtures.fake_target import FakeTarget
 
 STEP_TIMEOUT_S = 20.0
@@ -177,7 +177,7 @@ def serve(settings: Settings, target: FakeTarget) -> Iterator[Server]:
             time.sleep(0.02)
         url = f"http://{config.host}:{config.port}"
         timeout = httpx.Timeout(READ_TIMEOUT_S, connect=5)
-        with httpx.Client(base_url=url, timeout=timeout) as client:
+        with httpx.Client(base_url=url, timeout=timeout, headers=AUTH) as client:
             yield Server(url, app, client)
     finally:
         server.should_exit = True
@@ -380,17 +380,16 @@ def test_the_stream_stops_reading_the_store_when_the_client_goes(
 
 
 def test_the_stream_survives_a_store_outage(tmp_path: Path, fast: events.StreamLimits) -> None:
-    port = free_port()
     data = tmp_path / "ferretdb"
     settings = Settings(
-        mongodb_uri=f"mongodb://127.0.0.1:{port}/",
+        mongodb_uri=store_uri(data),
         database="events",
         data_dir=tmp_path,
         store_timeout_ms=300,
     )
     target = StepTarget()
     with contextlib.ExitStack() as store:
-        store.enter_context(run_ferretdb(data, port))
+        store.enter_context(run_ferretdb(data))
         with serve(settings, target) as running:
             op = running.create()
             with running.events(op["id"]) as stream:
@@ -399,7 +398,7 @@ def test_the_stream_survives_a_store_outage(tmp_path: Path, fast: events.StreamL
                 for _ in range(2):
                     quiet = stream.next()
                     assert quiet is not None and quiet.comments == ["keep-alive"], quiet
-                store.enter_context(run_ferretdb(data, port))
+                store.enter_context(run_ferretdb(data))
                 target.steps.put("after the outage")
                 assert _next_progress(stream) == (1, "after the outage")
                 target.steps.put(None)

@@ -11,10 +11,12 @@ from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from api.app import create_app
-from engine.embedded import run_ferretdb
+from engine.catalog import BUILTIN_VERSIONS
+from engine.embedded import run_ferretdb, store_uri
 from engine.net import free_port
 from engine.settings import Settings
 from tests.fixtures.api import (
+    AUTH,
     LOCAL_URL,
     NODE_CODE,
     create,
@@ -33,7 +35,9 @@ def test_store_down_at_startup_answers_503(tmp_path: Path) -> None:
         data_dir=tmp_path,
         store_timeout_ms=200,
     )
-    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=FakeTarget()), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         for method, path, kwargs in [
             ("GET", "/lambda/list", {}),
             ("GET", "/lambda/runtimes", {}),
@@ -46,16 +50,17 @@ def test_store_down_at_startup_answers_503(tmp_path: Path) -> None:
 
 
 def test_outage_while_running_is_503_and_loses_nothing(tmp_path: Path) -> None:
-    port = free_port()
     data = tmp_path / "ferretdb"
     settings = Settings(
-        mongodb_uri=f"mongodb://127.0.0.1:{port}/",
+        mongodb_uri=store_uri(data),
         database="outage",
         data_dir=tmp_path,
         store_timeout_ms=300,
     )
-    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
-        with run_ferretdb(data, port):
+    with TestClient(
+        create_app(settings, target=FakeTarget()), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
+        with run_ferretdb(data):
             # the app started before the store: it becomes ready once the store is up
             _wait_ready(client)
             body = create(client)
@@ -70,7 +75,8 @@ def test_outage_while_running_is_503_and_loses_nothing(tmp_path: Path) -> None:
             response = client.request(method, path, **kwargs)
             assert response.status_code == 503, response.text
             assert error_code(response) == "store_unavailable"
-        with run_ferretdb(data, port):
+        with run_ferretdb(data):
+            _wait_ready(client)  # the driver reconnects by itself: no restart of the app
             fn = client.get("/lambda", params={"key": key}).json()
             assert fn["status"]["phase"] == "Ready" and fn["memory_mb"] == 128
             names = [f["name"] for f in client.get("/lambda/list").json()["items"]]
@@ -85,7 +91,9 @@ def _wait_ready(client: TestClient) -> None:
 
 
 def test_recovery_resumes_and_reconciles(settings: Settings, db: Db) -> None:
-    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=FakeTarget()), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         bodies = {name: create(client, name) for name in ("resumed", "reconciled", "deleting")}
         for body in bodies.values():
             wait_operation(client, body["operation"]["id"])
@@ -93,7 +101,9 @@ def test_recovery_resumes_and_reconciles(settings: Settings, db: Db) -> None:
     _simulate_crash(db, keys, bodies["resumed"]["operation"]["id"])
 
     target = FakeTarget()
-    with TestClient(create_app(settings, target=target), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=target), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         op_id = bodies["resumed"]["operation"]["id"]
         resumed = wait_operation(client, op_id)
         assert resumed["state"] == "succeeded" and resumed["attempts"] == 2
@@ -142,16 +152,18 @@ def _simulate_crash(db: Db, keys: dict[str, str], running_op: str) -> None:
 
 def test_restarts_do_not_reseed(settings: Settings, db: Db) -> None:
     for _ in range(2):
-        with TestClient(create_app(settings, target=FakeTarget())):
+        with TestClient(create_app(settings, target=FakeTarget()), headers=AUTH):
             pass
-    assert db["lambda.runtime"].count_documents({}) == 3
+    assert db["lambda.runtime"].count_documents({}) == len(BUILTIN_VERSIONS)
     assert db["lambda.default"].count_documents({}) == 1
 
 
 def test_recovery_cancels_work_left_for_a_deleted_function(settings: Settings, db: Db) -> None:
     """An update still queued for a function that is deleted (a crash, another writer) must
     not deploy it again: the runner skips it and records why."""
-    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=FakeTarget()), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         key = create(client)["function"]["key"]
         client.delete("/lambda", params={"key": key, "wait": "true"})
         fn = client.get("/lambda", params={"key": key, "include_deleted": "true"}).json()
@@ -171,7 +183,9 @@ def test_recovery_cancels_work_left_for_a_deleted_function(settings: Settings, d
     }
     db["lambda.operation"].insert_one(stale)
     target = FakeTarget()
-    with TestClient(create_app(settings, target=target), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=target), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         op = wait_operation(client, "stale-update")
         assert op["state"] == "failed" and op["error"]["code"] == "operation_cancelled"
         after = client.get("/lambda", params={"key": key, "include_deleted": "true"}).json()
@@ -182,14 +196,18 @@ def test_recovery_cancels_work_left_for_a_deleted_function(settings: Settings, d
 def test_recovery_sweeps_only_old_orphan_revisions(settings: Settings, db: Db) -> None:
     """An orphan revision may be one another writer is about to commit: only those older than
     the grace period are swept."""
-    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=FakeTarget()), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         key = create(client)["function"]["key"]
     first = db["lambda.revision"].find_one({"key": key, "revision": 1})
     assert first is not None
     young = {**first, "_id": f"{key}:2", "revision": 2, "created": datetime.now(UTC)}
     old = {**first, "_id": f"{key}:3", "revision": 3, "created": LONG_AGO}
     db["lambda.revision"].insert_many([young, old])
-    with TestClient(create_app(settings, target=FakeTarget()), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=FakeTarget()), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         assert client.get("/lambda/runtimes").status_code == 200  # recovery has run
     assert db["lambda.revision"].count_documents({"_id": f"{key}:2"}) == 1
     assert db["lambda.revision"].count_documents({"_id": f"{key}:3"}) == 0

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.fixtures.api import error_code
+from tests.fixtures.api import AUTH, error_code
 from tests.fixtures.api_runtimes import (
     CASES,
     PEER,
@@ -51,7 +51,7 @@ def api(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Te
     )
     try:
         app = create_app(settings)
-        with TestClient(app, base_url="http://127.0.0.1:8000", client=PEER) as client:
+        with TestClient(app, base_url="http://127.0.0.1:8000", client=PEER, headers=AUTH) as client:
             yield client
     finally:
         mongo: pymongo.MongoClient[dict[str, Any]]

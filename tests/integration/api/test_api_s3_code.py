@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.settings import Settings
-from tests.fixtures.api import LOCAL_URL, NODE_CODE, create, wait_operation
+from tests.fixtures.api import AUTH, LOCAL_URL, NODE_CODE, create, wait_operation
 from tests.fixtures.fake_target import FakeTarget
 
 
@@ -33,7 +33,9 @@ def test_code_lives_in_s3(
         s3_bucket=bucket,
     )
     target = FakeTarget()
-    with TestClient(create_app(settings, target=target), base_url=LOCAL_URL) as client:
+    with TestClient(
+        create_app(settings, target=target), base_url=LOCAL_URL, headers=AUTH
+    ) as client:
         body = create(client)
         key = body["function"]["key"]
         sha = body["function"]["code"]["sha256"]

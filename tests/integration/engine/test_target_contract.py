@@ -3,17 +3,17 @@ use, the local target and the Kubernetes target on the test cluster. A new targe
 
 Targets that serve (`Contract.serves`) must also answer the wrapper's health check through the
 upstream they hand out; the fake never serves, and the Kubernetes target's pods only serve on a
-real node (the kwok nodes run no containers).
+real node (the kwok nodes run no containers): `kubernetes-real` runs it there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import httpx
 import pytest
 
 from engine.errors import FunctionNotFound, FunctionNotReady
@@ -22,11 +22,19 @@ from engine.spec import FunctionSpec
 from engine.target import Target, Upstream
 from runtimes.contract import HEALTH_PATH
 from tests.fixtures.fake_target import FakeTarget
-from tests.fixtures.k8s_cluster import cluster, k8s_settings, k8s_target
+from tests.fixtures.k8s_cluster import cluster, k8s_settings, k8s_target, real_k8s_target
 from tests.fixtures.local_targets import TargetFactory, make_target
+from tests.fixtures.real_cluster import real_cluster
 from tests.fixtures.specs import make_spec
 
-__all__ = ["cluster", "k8s_settings", "k8s_target", "make_target"]
+__all__ = [
+    "cluster",
+    "k8s_settings",
+    "k8s_target",
+    "make_target",
+    "real_cluster",
+    "real_k8s_target",
+]
 
 CODE = "def handler(event, context):\n    return {'ok': True}\n"
 
@@ -37,13 +45,22 @@ class Contract:
     serves: bool
 
 
-@pytest.fixture(params=["fake", "local", pytest.param("kubernetes", marks=pytest.mark.cluster)])
+@pytest.fixture(
+    params=[
+        "fake",
+        "local",
+        pytest.param("kubernetes", marks=pytest.mark.cluster),
+        pytest.param("kubernetes-real", marks=[pytest.mark.cluster, pytest.mark.real_node]),
+    ]
+)
 def contract(request: pytest.FixtureRequest) -> Iterator[Contract]:
     if request.param == "fake":
         yield Contract(FakeTarget(progress_lines=1), serves=False)
     elif request.param == "local":
         factory: TargetFactory = request.getfixturevalue("make_target")
         yield Contract(factory(), serves=True)
+    elif request.param == "kubernetes-real":
+        yield Contract(request.getfixturevalue("real_k8s_target"), serves=True)
     else:
         yield Contract(request.getfixturevalue("k8s_target"), serves=False)
 
@@ -61,6 +78,15 @@ def assert_gone(target: Target, key: str) -> None:
         upstream(target, key)
 
 
+def health_status(found: Upstream) -> int:
+    """GET the worker's health path where the proxy would send it: its Unix socket (a
+    sandboxed local worker) or host:port."""
+    transport = httpx.HTTPTransport(uds=found.socket_path) if found.socket_path else None
+    with httpx.Client(transport=transport, timeout=10) as client:
+        url = f"http://{found.host}:{found.port}{found.path_prefix}{HEALTH_PATH}"
+        return client.get(url).status_code
+
+
 def test_a_function_goes_from_preview_to_deployed_to_destroyed(contract: Contract) -> None:
     target, desired = contract.target, spec()
     plan = target.preview(None, desired)
@@ -74,9 +100,7 @@ def test_a_function_goes_from_preview_to_deployed_to_destroyed(contract: Contrac
         found = upstream(target, desired.key)
         assert (found.timeout_ms, found.concurrency) == (2000, 3)
         assert found.path_prefix == endpoint_path(desired.key)
-        url = f"http://{found.host}:{found.port}{found.path_prefix}{HEALTH_PATH}"
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            assert answer.status == 200
+        assert health_status(found) == 200
 
     target.destroy(desired.key, lines.append)
     assert_gone(target, desired.key)

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.fixtures.wrapper_harness import Serve, assert_invocation_logged, assert_load_failure
+from tests.integration.runtimes.logs import error_record
 
 
 def test_express_request_and_response(serve: Serve) -> None:
@@ -154,22 +155,31 @@ def test_context(serve: Serve) -> None:
         ),
         ("exports.handler = (e, c, cb) => cb(new Error('via callback'));", "Error", "via callback"),
         ("exports.handler = () => { throw new RangeError('sync'); };", "RangeError", "sync"),
-        ("export default (req, res) => { throw new Error('express'); };", "Error", "express"),
         ("exports.handler = (e, c, cb) => cb('plain string');", "string", "plain string"),
     ],
 )
-def test_handler_errors_are_500s(serve: Serve, code: str, error_type: str, message: str) -> None:
+def test_lambda_errors_are_502s_with_the_details_in_the_log(
+    serve: Serve, code: str, error_type: str, message: str
+) -> None:
     filename = "handler.mjs" if "export " in code else "handler.cjs"
     worker = serve("node", {filename: code})
     reply = worker.get("/", headers={"x-request-id": "boom"})
-    assert reply.status == 500
-    body = reply.json()
-    assert (body["errorType"], body["errorMessage"]) == (error_type, message)
-    assert isinstance(body["stackTrace"], list)
-    assert f"[ERROR] RequestId: boom {error_type}: {message}" in worker.wait_output(
-        "boom", "stderr"
-    )
+    assert (reply.status, reply.json()) == (502, {"message": "Internal Server Error"})
+    assert reply.header("x-amz-function-error") == "Unhandled"
+    assert message.encode() not in reply.body
+    record = error_record(worker, "boom")
+    assert (record["errorType"], record["errorMessage"]) == (error_type, message)
+    assert record["level"] == "ERROR" and isinstance(record["stackTrace"], list)
     assert_invocation_logged(worker, "boom")
+
+
+def test_express_error_keeps_its_500(serve: Serve) -> None:
+    code = "export default (req, res) => { throw new Error('express'); };"
+    worker = serve("node", {"handler.mjs": code})
+    reply = worker.get("/", headers={"x-request-id": "boom"})
+    assert reply.status == 500
+    assert (reply.json()["errorType"], reply.json()["errorMessage"]) == ("Error", "express")
+    assert "[ERROR] RequestId: boom Error: express" in worker.wait_output("boom", "stderr")
 
 
 @pytest.mark.parametrize(
@@ -186,9 +196,13 @@ def test_handler_errors_are_500s(serve: Serve, code: str, error_type: str, messa
     ],
 )
 def test_invalid_results(serve: Serve, code: str) -> None:
-    reply = serve("node", {"handler.mjs": code}).get("/")
-    assert reply.status == 500
-    assert reply.json()["errorType"] == "InvalidResponse"
+    worker = serve("node", {"handler.mjs": code})
+    reply = worker.get("/", headers={"x-request-id": "bad-result"})
+    if "export default" in code:  # the original (Express) convention keeps its 500
+        assert (reply.status, reply.json()["errorType"]) == (500, "InvalidResponse")
+    else:
+        assert (reply.status, reply.json()) == (502, {"message": "Internal Server Error"})
+        assert error_record(worker, "bad-result")["errorType"] == "InvalidResponse"
 
 
 @pytest.mark.parametrize(
@@ -236,4 +250,5 @@ def test_stray_async_error_does_not_kill_the_worker(serve: Serve) -> None:
     time.sleep(0.05)
     assert worker.get("/").json() == "ok"
     assert "stray" in worker.stderr()
-    assert json.loads(worker.get("/__lambdaclone/health").body) == {"status": "ok"}
+    health = json.loads(worker.get("/__lambdaclone/health").body)
+    assert health == {"status": "ok", "convention": "lambda"}

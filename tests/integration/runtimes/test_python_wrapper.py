@@ -16,12 +16,13 @@ from tests.fixtures.wrapper_harness import (
     assert_load_failure,
     default_code,
 )
+from tests.integration.runtimes.logs import error_record
 
 
 def test_health_is_ok_once_loaded(serve: Serve) -> None:
     worker = serve("python", {"handler.py": default_code("python")})
     reply = worker.get("/__lambdaclone/health")
-    assert (reply.status, reply.json()) == (200, {"status": "ok"})
+    assert (reply.status, reply.json()) == (200, {"status": "ok", "convention": "original"})
 
 
 def test_health_request_body_does_not_break_keep_alive(serve: Serve) -> None:
@@ -145,20 +146,28 @@ def test_chunked_request_body(serve_echo: ServeEcho) -> None:
     conn.close()
 
 
-def test_handler_exception_is_a_500_with_stack(serve: Serve) -> None:
+def test_handler_exception_is_a_502_with_the_details_in_the_log(serve: Serve) -> None:
     code = """
         def handler(event, context):
             raise ValueError("bad input")
     """
     worker = serve("python", {"handler.py": code})
     reply = worker.get("/", headers={"x-request-id": "boom"})
-    assert reply.status == 500
-    body = reply.json()
-    assert (body["errorType"], body["errorMessage"]) == ("ValueError", "bad input")
-    assert any("handler.py" in frame and "in handler" in frame for frame in body["stackTrace"])
-    assert not any("wrapper.py" in frame for frame in body["stackTrace"])
-    assert "[ERROR] RequestId: boom ValueError: bad input" in worker.wait_output("boom", "stderr")
+    assert (reply.status, reply.json()) == (502, {"message": "Internal Server Error"})
+    assert reply.header("x-amz-function-error") == "Unhandled"
+    assert b"bad input" not in reply.body and reply.header("x-lambdaclone-error-type") is None
+    record = error_record(worker, "boom")
+    assert (record["errorType"], record["errorMessage"]) == ("ValueError", "bad input")
+    assert record["level"] == "ERROR"
+    assert any("handler.py" in frame and "in handler" in frame for frame in record["stackTrace"])
+    assert not any("wrapper.py" in frame for frame in record["stackTrace"])
     assert_invocation_logged(worker, "boom")
+
+
+def test_flask_exception_keeps_its_500(serve: Serve) -> None:
+    code = "def handler():\n    raise KeyError('k')\n"
+    reply = serve("python", {"handler.py": code}).get("/")
+    assert (reply.status, reply.json()["errorType"]) == (500, "KeyError")
 
 
 @pytest.mark.parametrize(
@@ -173,10 +182,10 @@ def test_handler_exception_is_a_500_with_stack(serve: Serve) -> None:
 )
 def test_invalid_lambda_results(serve: Serve, result: str) -> None:
     code = f"def handler(event, context):\n    return {result}\n"
-    reply = serve("python", {"handler.py": code}).get("/")
-    assert reply.status == 500
-    assert reply.json()["errorType"] == "InvalidResponse"
-    assert reply.header("x-lambdaclone-error-type") == "InvalidResponse"
+    worker = serve("python", {"handler.py": code})
+    reply = worker.get("/", headers={"x-request-id": "bad-result"})
+    assert (reply.status, reply.json()) == (502, {"message": "Internal Server Error"})
+    assert error_record(worker, "bad-result")["errorType"] == "InvalidResponse"
 
 
 def test_invalid_flask_return(serve: Serve) -> None:

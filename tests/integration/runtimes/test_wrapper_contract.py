@@ -31,7 +31,7 @@ def test_default_code_echoes_query_and_logs_like_lambda(serve: Serve, runtime: s
     assert "message" in body
     assert body["params"] == params
     assert_invocation_logged(worker, request_id)
-    assert worker.get("/__lambdaclone/health").json() == {"status": "ok"}
+    assert worker.get("/__lambdaclone/health").json() == {"status": "ok", "convention": "original"}
 
 
 @pytest.mark.parametrize("runtime", LAMBDA_RUNTIMES)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fastapi.exceptions import RequestValidationError
 
 from api.bodies import CreateBody, UpdateBody
 from api.errors import status_for
@@ -59,8 +58,9 @@ def test_bodies_map_to_settings_changes_and_code() -> None:
     assert body.code_given() == "src"
     update = UpdateBody(key="k", base_revision=3)
     assert update.changes() == {} and update.code_given(b"bytes") == b"bytes"
-    with pytest.raises(RequestValidationError):
+    with pytest.raises(e.InvalidInput) as refused:
         CreateBody(name="f", file="a").code_given(b"b")
+    assert refused.value.code == "conflicting_fields"
 
 
 def test_the_api_schema_covers_every_setting() -> None:

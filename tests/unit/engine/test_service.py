@@ -26,6 +26,7 @@ from engine.runner import OperationRunner
 from engine.service import FunctionService
 from engine.store.memory import MemoryStore
 from tests.fixtures.fake_target import FakeTarget
+from tests.fixtures.local_targets import ephemeral_keyring
 
 CODE = "export default function handler(req, res) { res.json({ ok: true }); }\n"
 OTHER = "export default function handler(req, res) { res.json({ ok: 2 }); }\n"
@@ -47,7 +48,13 @@ def world(store: MemoryStore | None = None, target: FakeTarget | None = None) ->
     locks = KeyLocks()
     runner = OperationRunner(store, target, locks, max_concurrent=2)
     service = FunctionService(
-        store, target, runner, locks, max_code_bytes=4096, image_registry="lambdaclone"
+        store,
+        target,
+        runner,
+        locks,
+        ephemeral_keyring(),
+        max_code_bytes=4096,
+        image_registry="lambdaclone",
     )
     return World(store, target, service)
 

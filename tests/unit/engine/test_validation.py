@@ -1,18 +1,23 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.catalog import Catalog, RuntimeEntry
 from engine.errors import CodeTooLarge, InvalidInput, UnknownRuntime
-from engine.spec import Env, FunctionConfig, FunctionSpec, Limits
+from engine.spec import Env, FunctionConfig, FunctionSpec, Limits, SealedValue, Secrets
 from engine.validation import (
+    RESERVED_ENV,
+    check_code,
     check_env,
     check_handler,
     check_limits,
     check_name,
+    check_secret_updates,
+    reserved_env,
     validate_create,
     validate_update,
 )
@@ -84,7 +89,8 @@ def test_good_handlers(runtime: str, handler: str) -> None:
                 "index",
                 ".handler",
                 "index.",
-                "a/b.c",
+                "a/../b.c",
+                "a//b.c",
                 "a.b.c",
                 "1.x",
                 "handler.handler\n",
@@ -109,6 +115,46 @@ def test_bad_handlers(runtime: str, handler: str) -> None:
     assert codes(check_handler, handler, RuntimeName(runtime)) == "invalid_handler"
 
 
+@pytest.mark.parametrize("runtime", ["node", "python", "golang"])
+@pytest.mark.parametrize(
+    "handler", ["handler.__import__", "handler.__proto__", "__main__.handler", "__init__.x"]
+)
+def test_dunder_handlers_are_refused(runtime: str, handler: str) -> None:
+    assert codes(check_handler, handler, RuntimeName(runtime)) == "invalid_handler"
+
+
+@pytest.mark.parametrize(
+    ("runtime", "handler"),
+    [
+        ("python", "os.system"),  # `import os` finds the interpreter's own os
+        ("python", "subprocess.call"),
+        ("python", "json.handler"),
+        ("python", "runtimes.handler"),  # the wrapper's package
+        ("node", "index.constructor"),  # every exports object has one
+        ("node", "index.toString"),
+        ("golang", "handler.main"),
+        ("golang", "handler.panic"),
+        ("golang", "handler.lcInvoke"),  # the wrapper's own names
+    ],
+)
+def test_handlers_that_reach_into_the_language_are_refused(runtime: str, handler: str) -> None:
+    assert codes(check_handler, handler, RuntimeName(runtime)) == "invalid_handler"
+
+
+@pytest.mark.parametrize(
+    ("runtime", "handler"),
+    [
+        ("python", "lambda_function.lambda_handler"),
+        ("python", "app.main"),
+        ("node", "index.handler"),
+        ("node", "handler.default"),
+        ("golang", "handler.Serve2"),
+    ],
+)
+def test_what_real_functions_name_passes(runtime: str, handler: str) -> None:
+    assert check_handler(handler, RuntimeName(runtime)) == handler
+
+
 def test_a_handler_is_checked_for_its_runtime_on_create_and_update() -> None:
     assert create_code(runtime="python", handler="handler.def") == "invalid_handler"
     node_only = replace(CURRENT, config=replace(CURRENT.config, handler="handler.$main"))
@@ -120,8 +166,9 @@ def test_env_rules() -> None:
     assert check_env(Env.of({"B": "2", "A": "1"})).items == (("A", "1"), ("B", "2"))
     assert codes(check_env, Env.of({"1A": "x"})) == "invalid_env"
     assert codes(check_env, Env.of({"A-B": "x"})) == "invalid_env"
-    assert codes(check_env, Env.of({"AWS_REGION": "x"})) == "reserved_env"
+    assert codes(check_env, Env.of({"AWS_LAMBDA_FUNCTION_NAME": "x"})) == "reserved_env"
     assert codes(check_env, Env.of({"Lambda_Task": "x"})) == "reserved_env"
+    assert check_env(Env.of({"AWS_REGION": "x"})).names() == ("AWS_REGION",)
     assert codes(check_env, Env.of({"BIG": "x" * 5000})) == "env_too_large"
 
 
@@ -172,11 +219,49 @@ def test_create_runtime_rules() -> None:
     assert create_code(version="20") == "missing_field"
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("_HANDLER", "_X_AMZN_TRACE_ID", "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME"),
+        *("LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "LAMBDA_HANDLER", "LAMBDACLONE_X"),
+        *("PORT", "HOST", "PATH", "LD_PRELOAD", "LD_AUDIT", "PYTHONPATH", "PYTHONHOME"),
+        *("PYTHONSAFEPATH", "PYTHONPYCACHEPREFIX", "NODE_OPTIONS", "NODE_PATH", "path"),
+    ],
+)
+def test_reserved_names(name: str) -> None:
+    assert reserved_env(name)
+    assert codes(check_env, Env.of({name: "x"})) == "reserved_env"
+    assert codes(check_secret_updates, {name: "x"}) == "reserved_env"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+        *("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_XRAY_CONTEXT_MISSING", "NODE_ENV"),
+        *("NODE_EXTRA_CA_CERTS", "PYTHONUNBUFFERED", "PYTHONWARNINGS", "GOMAXPROCS", "GODEBUG"),
+        *("TZ", "LANG", "LC_ALL", "HOME", "TMPDIR", "PORTAL", "MY_PATH", "HOSTNAME_PREFIX"),
+    ],
+)
+def test_names_a_function_may_set(name: str) -> None:
+    assert reserved_env(name) is None
+    assert check_env(Env.of({name: "x"})).names() == (name,)
+
+
+def test_the_reserved_table_is_documented() -> None:
+    docs = (Path(__file__).parents[3] / "docs" / "api.md").read_text()
+    for patterns, _ in RESERVED_ENV:
+        for pattern in patterns.split():
+            assert f"`{pattern}`" in docs, pattern
+
+
 def test_code_rules() -> None:
     with pytest.raises(CodeTooLarge) as info:
         create("é" * 60)
     assert info.value.code == "code_too_large"
     assert codes(create, b"\xff") == "invalid_code"
+    assert codes(check_code, "ok\x00", 100) == "invalid_code"
+    assert codes(check_code, b"\x00\x01", 100) == "invalid_code"
     assert codes(create, "\n\t ") == "empty_code"
     assert codes(create, None) == "missing_field"
     assert create(b"ok").code == "ok"
@@ -185,7 +270,16 @@ def test_code_rules() -> None:
 CURRENT = FunctionSpec(
     key="k",
     config=FunctionConfig(
-        "f", RuntimeName("node"), "20", "handler.handler", Env.of({"A": "1"}), Limits(256, 1000, 5)
+        "f",
+        RuntimeName("node"),
+        "20",
+        "handler.handler",
+        Env.of({"A": "1"}),
+        Limits(256, 1000, 5),
+        title="An API",
+        convention="lambda",
+        auth="token",
+        secrets=Secrets("wrapped", (("S", SealedValue("sealed", "fp")),)),
     ),
     code="c",
     image="img/node:20",
@@ -203,7 +297,14 @@ def test_update_keeps_what_is_not_given() -> None:
         "handler.handler",
     )
     assert spec.spec_hash != CURRENT.spec_hash
+    assert replace(spec.config, limits=CURRENT.limits) == CURRENT.config  # every other setting
     assert validate_update(CURRENT, {}, None, ENTRIES, 100) == CURRENT
+    moved = validate_update(CURRENT, {"runtime": "python"}, None, ENTRIES, 100)
+    assert (moved.config.title, moved.config.auth, moved.config.secrets) == (
+        "An API",
+        "token",
+        CURRENT.config.secrets,
+    )
 
 
 def test_update_runtime_switch() -> None:

@@ -14,9 +14,10 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from infra import outputs
-from infra.config import PROJECT, ConfigError, StackConfig, load_config
+from infra.config import PROJECT, ConfigError, StackConfig
 from infra.irsa import partition, trust_policy_document
 from infra.network import plan_subnets
+from infra.pulumi_config import load_config
 from tests.fixtures.infra_stack import StackMocks
 
 # pulumi-aws warns about its own deprecated S3 aliases when the module loads; we use none of them.
@@ -103,29 +104,9 @@ def test_list_values_must_be_lists_of_strings(stack_config: dict[str, str]) -> N
         ({"bucket_prefix": "Has_Upper"}, "bucketPrefix"),
         ({"mongo_storage_size": "20GB"}, "mongoStorageSize"),
         ({"kubernetes_version": "v1.33"}, "kubernetesVersion"),
-        ({"deploy_control_plane": True}, "controlPlaneImage"),
-        (
-            {"deploy_control_plane": True, "control_plane_image": "repo/image:1"},
-            "pulumiPassphrase",
-        ),
-        (
-            {
-                "deploy_control_plane": True,
-                "control_plane_image": "repo/image:1",
-                "pulumi_passphrase": "a-passphrase",
-                "control_plane_replicas": 2,
-            },
-            r"controlPlaneReplicas must be 1 .*lease",
-        ),
-        (
-            {
-                "deploy_control_plane": True,
-                "control_plane_image": "repo/image:1",
-                "pulumi_passphrase": "a-passphrase",
-                "control_plane_replicas": 0,
-            },
-            "controlPlaneReplicas must be 1",
-        ),
+        ({"images_lock": "not json"}, "imagesLock"),
+        ({"images_lock": '{"images": {"runtime-python:3.12": "r/p:3.12"}}'}, "by digest"),
+        ({"image_retention_count": 0}, "imageRetentionCount"),
     ],
 )
 def test_invalid_config_is_rejected(overrides: dict[str, Any], message: str) -> None:
@@ -134,9 +115,14 @@ def test_invalid_config_is_rejected(overrides: dict[str, Any], message: str) -> 
 
 
 def test_config_repr_hides_secrets() -> None:
-    config = StackConfig(mongo_password="super-secret-password", pulumi_passphrase="also-secret")
-    assert "super-secret-password" not in repr(config)
-    assert "also-secret" not in repr(config)
+    config = StackConfig(
+        mongo_password="super-secret-password",
+        pulumi_passphrase="also-secret",
+        admin_token="lct_" + "t" * 43,
+        secret_key="k" * 43,
+    )
+    for secret in ("super-secret-password", "also-secret", "t" * 43, "k" * 43):
+        assert secret not in repr(config)
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.16.0.0/18", "10.20.0.0/20"])

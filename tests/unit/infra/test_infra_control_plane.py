@@ -1,4 +1,5 @@
-"""The optional in-cluster control plane, and the extra access an in-cluster deployment gets."""
+"""The optional in-cluster control plane: closed by default, exposed only as configured, its
+secrets only as secrets, and the extra access an in-cluster deployment gets."""
 
 from __future__ import annotations
 
@@ -7,32 +8,24 @@ from typing import Any
 
 import pytest
 
-from infra.config import StackConfig
-from tests.fixtures.infra_stack import ALB_HOSTNAME, StackRun, run_stack, test_config
+from tests.fixtures.infra_stack import (
+    ALB_HOSTNAME,
+    CONTROL_PLANE_IMAGE,
+    RUNTIME_PYTHON,
+    StackRun,
+    control_plane_config,
+    run_stack,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/lambdaclone:1.0.0"
 FUNCTIONS_NS = "lambdaclone-functions"
 SYSTEM_NS = "lambdaclone-system"
 
 
-def _config() -> StackConfig:
-    return test_config(
-        deploy_control_plane=True,
-        control_plane_image=IMAGE,
-        pulumi_passphrase="a-long-passphrase-for-the-function-stacks",
-        availability_zones=("eu-west-1a", "eu-west-1b", "eu-west-1c"),
-        region="eu-west-1",
-        single_nat_gateway=False,
-        control_plane_principal_arns=("arn:aws:iam::123456789012:role/lambdaclone-api",),
-        cluster_admin_arns=("arn:aws:iam::123456789012:role/platform-admin",),
-    )
-
-
 @pytest.fixture(scope="module")
 def stack() -> StackRun:
-    return run_stack(_config)
+    return run_stack(control_plane_config)
 
 
 def _named(stack: StackRun, typ: str, name: str) -> dict[str, Any]:
@@ -46,7 +39,7 @@ def test_control_plane_runs_as_its_service_account(stack: StackRun) -> None:
     pod = deployment["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "lambdaclone-control-plane"
     (container,) = pod["containers"]
-    assert container["image"] == IMAGE
+    assert container["image"] == CONTROL_PLANE_IMAGE, "by digest"
     env = {e["name"]: e for e in container["env"]}
     assert env["LAMBDACLONE_TARGET"]["value"] == "kubernetes"
     assert env["LAMBDACLONE_NAMESPACE"]["value"] == FUNCTIONS_NS
@@ -58,23 +51,14 @@ def test_control_plane_runs_as_its_service_account(stack: StackRun) -> None:
     assert env["LAMBDACLONE_PULUMI_BACKEND_URL"]["value"].startswith(
         f"s3://{stack.outputs['codeBucket']}/pulumi-state"
     )
-    for secret_env in ("LAMBDACLONE_MONGODB_URI", "LAMBDACLONE_PULUMI_PASSPHRASE"):
+    for secret_env in (
+        "LAMBDACLONE_MONGODB_URI",
+        "LAMBDACLONE_PULUMI_PASSPHRASE",
+        "LAMBDACLONE_ADMIN_TOKEN",
+        "LAMBDACLONE_SECRET_KEY",
+    ):
         assert "value" not in env[secret_env]
         assert env[secret_env]["valueFrom"]["secretKeyRef"]["name"]
-
-
-def test_control_plane_is_reached_only_through_the_shared_alb(stack: StackRun) -> None:
-    service = _named(stack, "kubernetes:core/v1:Service", "lambdaclone-control-plane")
-    assert service["spec"]["type"] == "ClusterIP"
-    ingress = _named(stack, "kubernetes:networking.k8s.io/v1:Ingress", "lambdaclone-control-plane")
-    annotations = ingress["metadata"]["annotations"]
-    assert ingress["spec"]["ingressClassName"] == "alb"
-    assert annotations["alb.ingress.kubernetes.io/group.name"] == "lambdaclone"
-    assert int(annotations["alb.ingress.kubernetes.io/group.order"]) > 0, "functions' rules win"
-    (rule,) = ingress["spec"]["rules"]
-    (path,) = rule["http"]["paths"]
-    assert path["backend"]["service"]["name"] == "lambdaclone-control-plane"
-    assert "mongodb" not in json.dumps(ingress)
 
 
 def test_in_cluster_control_plane_may_also_use_the_state_prefix(stack: StackRun) -> None:
@@ -117,3 +101,39 @@ def test_network_follows_the_configured_zones_and_ha_nat(stack: StackRun) -> Non
 
 def test_control_plane_hostname_is_exported(stack: StackRun) -> None:
     assert stack.outputs["controlPlaneHostname"] == ALB_HOSTNAME
+
+
+def test_control_plane_runs_non_root_on_a_read_only_root(stack: StackRun) -> None:
+    deployment = _named(stack, "kubernetes:apps/v1:Deployment", "lambdaclone-control-plane")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts["/var/lib/lambdaclone"]]["emptyDir"] == {}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LAMBDACLONE_DATA_DIR"] == "/var/lib/lambdaclone/data", "its own, not root's"
+    assert volumes[mounts["/tmp"]]["emptyDir"] == {}
+    assert "nodeSelector" not in pod and "tolerations" not in pod, "any EKS node"
+
+
+def test_control_plane_names_runtime_images_from_the_lock(stack: StackRun) -> None:
+    configmap = _named(stack, "kubernetes:core/v1:ConfigMap", "lambdaclone-control-plane-images")
+    assert json.loads(configmap["data"]["images.lock.json"])["images"]["runtime-python:3.12"] == (
+        RUNTIME_PYTHON
+    )
+    deployment = _named(stack, "kubernetes:apps/v1:Deployment", "lambdaclone-control-plane")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LAMBDACLONE_IMAGE_REGISTRY"] == "/etc/lambdaclone/images/images.lock.json"
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    images = mounts["/etc/lambdaclone/images"]
+    assert images["readOnly"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[images["name"]]["configMap"]["name"] == "lambdaclone-control-plane-images"

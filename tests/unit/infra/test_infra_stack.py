@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.alb_controller import SERVICE_ACCOUNT as ALB_SERVICE_ACCOUNT
-from infra.config import CONTROL_PLANE_GROUP
+from infra.config import CONTROL_PLANE_GROUP, IMAGE_REPOSITORIES
 from infra.outputs import OUTPUT_NAMES, SECRET_OUTPUTS
 from tests.fixtures.infra_stack import (
     ISSUER_HOST,
@@ -22,6 +24,7 @@ from tests.fixtures.infra_stack import (
 from tests.fixtures.pulumi_mocks import Registered, is_secret_input
 
 BUCKET = "aws:s3/bucket:Bucket"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ROLE = "aws:iam/role:Role"
 OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 SERVICE = "kubernetes:core/v1:Service"
@@ -181,7 +184,7 @@ def test_alb_controller_chart_uses_our_service_account_cluster_and_vpc(stack: St
     assert params["group"] == {"name": stack.outputs["ingressGroup"]}
     assert params["scheme"] == "internet-facing"
     (selector,) = params["namespaceSelector"]["matchExpressions"]
-    assert set(selector["values"]) == {FUNCTIONS_NS, SYSTEM_NS}
+    assert selector["values"] == [FUNCTIONS_NS], "the control plane never joins this ALB"
 
 
 def test_alb_controller_policy_limits_writes_to_resources_it_tagged(stack: StackRun) -> None:
@@ -298,6 +301,9 @@ def test_control_plane_may_only_write_per_function_objects(stack: StackRun) -> N
         if write_verbs & set(rule["verbs"]):
             assert set(rule["verbs"]) == {"get", "list", "watch", *write_verbs}
             writable |= pairs
+        elif rule["resources"] == ["pods/log"]:
+            assert rule["verbs"] == ["get"], "logs are read, never streamed for others"
+            readable |= pairs
         else:
             assert set(rule["verbs"]) == {"get", "list", "watch"}
             readable |= pairs
@@ -305,18 +311,32 @@ def test_control_plane_may_only_write_per_function_objects(stack: StackRun) -> N
         ("apps", "deployments"),
         ("", "services"),
         ("", "configmaps"),
+        ("", "secrets"),  # a function's secret values, as the kubernetes target stores them
         ("networking.k8s.io", "ingresses"),
     }
-    assert ("", "pods") in readable
-    # Read-only extras are exactly what pulumi-kubernetes' await logic watches.
-    assert readable <= {
+    # Read-only: what a rollout is watched through, and the pods' logs; nothing else.
+    assert readable == {
         ("", "pods"),
+        ("", "pods/log"),
         ("", "endpoints"),
-        ("", "persistentvolumeclaims"),
         ("", "events"),
         ("apps", "replicasets"),
     }
-    assert not any(resource == "secrets" for _, resource in writable | readable)
+    rule_of_logs = next(r for r in rules if r["resources"] == ["pods/log"])
+    assert rule_of_logs["verbs"] == ["get"]
+
+
+def test_control_plane_cannot_exec_or_touch_rbac_or_run_bare_pods(stack: StackRun) -> None:
+    """Each of these would let it act beyond its Role: a shell in a pod, more rights, or a
+    pod outside a Deployment."""
+    rules = stack.one(K8S_ROLE).inputs["rules"]
+    for rule in rules:
+        resources = set(rule["resources"])
+        assert not resources & {"pods/exec", "pods/attach", "pods/portforward", "roles"}
+        assert not resources & {"rolebindings", "serviceaccounts", "serviceaccounts/token"}
+        if "pods" in resources:
+            assert set(rule["verbs"]) == {"get", "list", "watch"}
+        assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
 
 
 def _inline_policy(stack: StackRun, name: str) -> list[dict[str, Any]]:
@@ -487,3 +507,48 @@ def test_output_values_match_the_config(stack: StackRun) -> None:
 def test_kubeconfig_and_mongo_uri_are_secret(stack: StackRun) -> None:
     assert {"kubeconfig", "mongoUri"} <= stack.secret_outputs
     assert stack.secret_outputs == SECRET_OUTPUTS, "nothing else needs hiding"
+
+
+# --- image registry ------------------------------------------------------------------------
+
+
+def test_every_image_has_an_ecr_repository_scanned_on_push(stack: StackRun) -> None:
+    repositories = {r.inputs["name"]: r.inputs for r in stack.of_type(ECR_REPOSITORY)}
+    assert set(repositories) == {
+        "lambdaclone/runtime-python",
+        "lambdaclone/runtime-node",
+        "lambdaclone/runtime-golang",
+        "lambdaclone/runtime-provided",
+        "lambdaclone/control-plane",
+    }
+    for inputs in repositories.values():
+        assert inputs["imageTagMutability"] == "IMMUTABLE", "a pushed tag names its bytes for good"
+        assert inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+        assert inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+        assert inputs["forceDelete"] is False
+
+
+def test_repositories_match_the_image_recipes() -> None:
+    """`make images push` pushes each recipe's image to lambdaclone/<image>."""
+    control_plane = Path("tools/images/control-plane.toml")
+    recipes = [*sorted(Path("runtimes").glob("*/image.toml")), control_plane]
+    images = {tomllib.loads(r.read_text())["image"] for r in recipes}
+    assert images == set(IMAGE_REPOSITORIES)
+
+
+def test_only_untagged_images_beyond_the_retention_count_expire(stack: StackRun) -> None:
+    policies = stack.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    assert len(policies) == len(IMAGE_REPOSITORIES) == 5
+    for policy in policies:
+        (rule,) = json.loads(policy.inputs["policy"])["rules"]
+        assert rule["selection"]["tagStatus"] == "untagged"
+        assert rule["selection"]["countType"] == "imageCountMoreThan"
+        assert rule["selection"]["countNumber"] == 20
+
+
+def test_the_registry_host_and_repositories_are_exported(stack: StackRun) -> None:
+    host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    assert stack.outputs["imageRegistry"] == host
+    assert stack.outputs["imageRepositories"]["runtime-python"] == (
+        f"{host}/lambdaclone/runtime-python"
+    )

@@ -17,12 +17,12 @@ from runtimes.registry import UnknownRuntimeError, driver, drivers, runtime_name
 
 
 def test_the_registry_finds_one_driver_per_runtime_folder() -> None:
-    assert set(drivers()) == {"golang", "node", "python"}
+    assert set(drivers()) == {"golang", "node", "provided", "python"}
     for name, found in drivers().items():
         assert found.name == name and found.folder == Path(__file__).parents[3] / "runtimes" / name
         assert found.default_code_path.is_file()
         assert found.default_handler == "handler.handler"
-        assert found.editor_mode in {"go", "javascript", "python"}
+        assert found.editor_mode in {"go", "javascript", "python", "sh"}
         assert shlex.join(found.image_command)
     with pytest.raises(UnknownRuntimeError):
         driver("ruby")
@@ -63,7 +63,7 @@ def test_code_filename(runtime: str, handler: str, code: str, expected: str) -> 
 
 def test_launch(tmp_path: Path) -> None:
     tool = Toolchain("/bin/interp")
-    assert driver("python").launch(tool, None) == ["/bin/interp", str(PYTHON_WRAPPER)]
+    assert driver("python").launch(tool, None) == ["/bin/interp", "-I", str(PYTHON_WRAPPER)]
     assert PYTHON_WRAPPER.is_absolute() and PYTHON_WRAPPER.is_file()
     assert driver("node").launch(tool, None) == ["/bin/interp", str(NODE_WRAPPER)]
     assert NODE_WRAPPER.is_file()
@@ -135,3 +135,70 @@ def test_version_probes() -> None:
     assert driver("golang").parse_version("go1.22.12\n") == "1.22.12"
     assert driver("golang").version_argv("go") == ["go", "env", "GOVERSION"]
     assert driver("python").parse_version("3.12.1\n") == "3.12.1"
+
+
+LAMBDA_GO = """package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+func main() { lambda.Start(func(ctx context.Context) (string, error) { return "hi", nil }) }
+"""
+
+
+def test_go_lambda_programs_are_detected() -> None:
+    golang = driver("golang")
+    assert golang.lambda_program(LAMBDA_GO)
+    assert golang.lambda_program(
+        'package main\nimport lambda "github.com/aws/aws-lambda-go/lambda"\n'
+    )
+    assert not golang.lambda_program(driver("golang").default_code_path.read_text())
+    assert not golang.lambda_program('package main\nimport "github.com/aws/aws-lambda-go/events"\n')
+    assert not golang.lambda_program('package lib\nimport "github.com/aws/aws-lambda-go/lambda"\n')
+
+
+def test_go_lambda_build_downloads_modules_and_runs_behind_the_runtime_api(tmp_path: Path) -> None:
+    request = BuildRequest(
+        code_dir=tmp_path / "code",
+        out_dir=tmp_path / "out",
+        work_dir=tmp_path / "work",
+        cache_dir=tmp_path / "cache",
+        handler="handler.handler",
+        toolchain=Toolchain("/go/bin/go"),
+        code=LAMBDA_GO,
+    )
+    plan = driver("golang").build(request)
+    assert plan is not None
+    by_dest = {f.dest.name: f for f in plan.files}
+    assert sorted(by_dest) == ["go.mod", "handler.go"]  # no wrapper: the program is main
+    assert "require github.com/aws/aws-lambda-go v1.54.0" in (by_dest["go.mod"].content or "")
+    assert plan.argv[:4] == ("/go/bin/go", "build", "-mod=mod", "-modcacherw")
+    assert "GOPROXY" not in plan.env  # the operator's, from the build's environment
+    assert plan.env["GOMODCACHE"] == str(tmp_path / "cache-modules")
+    assert plan.env["GOTOOLCHAIN"] == "local"
+    golang = driver("golang")
+    artifact = tmp_path / "out"
+    assert golang.runtime_api_bootstrap(artifact, LAMBDA_GO) == artifact / BINARY_NAME
+    assert golang.runtime_api_bootstrap(artifact, "package main\n") is None
+    assert driver("python").runtime_api_bootstrap(artifact, LAMBDA_GO) is None
+
+
+def test_the_provided_runtime(tmp_path: Path) -> None:
+    provided = driver("provided")
+    assert provided.code_filename("function.handler", "#!/bin/sh\n") == "bootstrap"
+    assert provided.is_function_name("handler") and not provided.is_function_name("a/b")
+    server = provided.folder / "server.py"
+    assert provided.launch(Toolchain("/py"), None) == ["/py", "-I", str(server)]
+    assert server.is_file() and provided.default_code_path.name == "bootstrap"
+    assert provided.folders == (provided.folder, provided.folder.parent / "python")
+    assert provided.toolchain_version == "3.12" and not provided.builds
+    assert provided.conventions == ("auto", "lambda")
+
+
+def test_execution_env() -> None:
+    assert driver("python").execution_env("3.12") == "AWS_Lambda_python3.12"
+    assert driver("node").execution_env("20") == "AWS_Lambda_nodejs20.x"
+    assert driver("golang").execution_env("1.22") == driver("provided").execution_env("x") == ""

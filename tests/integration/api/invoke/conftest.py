@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api.proxy import InvokeProxy
 from engine.local.target import LocalTarget
+from engine.target import Upstream
 from tests.fixtures.invoke_app import build_app, serving
 from tests.fixtures.local_targets import TargetFactory, make_target
 
@@ -30,9 +31,13 @@ class InvokeServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def upstream(self, key: str) -> Upstream | None:
+        """The function's serving worker, as the proxy sees it."""
+        return self.target._sup.ready.get(key)
+
     def inflight(self, key: str) -> int:
         """Requests the proxy has in flight to the function's serving worker (-1: none)."""
-        upstream = self.target._sup.ready.get(key)
+        upstream = self.upstream(key)
         return self.proxy.traffic.inflight(upstream) if upstream is not None else -1
 
 

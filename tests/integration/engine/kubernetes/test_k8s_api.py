@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine.kubernetes.layout import PulumiLayout
 from engine.settings import Settings
+from tests.fixtures.api import AUTH
 from tests.fixtures.k8s_cluster import Cluster, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -29,7 +30,7 @@ def api_settings(settings: Settings, mongo_uri: str, mongo_db_name: str) -> Sett
 
 @pytest.fixture
 def client(api_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings)) as test_client:
+    with TestClient(create_app(api_settings), headers=AUTH) as test_client:
         yield test_client
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import shutil
 import signal
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,12 +17,13 @@ from engine.local.layout import deployment_name
 from engine.local.target import LocalTarget
 from engine.spec import FunctionSpec
 from engine.target import Upstream
+from engine.tools import pinned_versions
 from runtimes.registry import RuntimeName
 from tests.fixtures.local_targets import (
     PY_ECHO,
     TargetFactory,
     default_code,
-    get,
+    get_upstream,
     make_spec,
     pid_alive,
     wait_until,
@@ -41,7 +39,7 @@ def upstream(target: LocalTarget, key: str) -> Upstream:
 
 def call(target: LocalTarget, key: str, suffix: str = "") -> tuple[int, bytes]:
     up = upstream(target, key)
-    return get(up.host, up.port, f"{up.path_prefix}{suffix}")
+    return get_upstream(up, f"{up.path_prefix}{suffix}")
 
 
 @pytest.mark.parametrize("runtime", ["python", "node", "golang"])
@@ -65,27 +63,22 @@ def test_default_code_of_each_runtime_deploys_and_answers(
     assert rev_dir.is_dir()
     recorded = json.loads(layout.active_file(spec.key).read_text())["spec"]
     assert recorded["spec_hash"] == spec.spec_hash
-    pid = worker_pid(target, spec.key)
-    assert pid is not None and (layout.pid_dir(spec.key) / f"{pid}.json").exists()
+    assert worker_pid(target, spec.key) is not None
     wait_until(
         lambda: any("REPORT RequestId" in str(x["message"]) for x in target.logs(spec.key, 50)),
         what="the REPORT line",
     )
     version = target.runtime_versions()[runtime]
-    assert version == MACHINE_VERSIONS[runtime]()
+    assert version == pinned_versions()[PINNED[runtime]]  # the catalog's, from the tool cache
+    assert version.startswith(f"{spec.runtime_version}.")
     assert target.status(spec.key)["interpreter"] == f"{runtime} {version}"
-    assert any(line.endswith(f"({runtime} {version})") for line in lines)
+    assert any(f"({runtime} {version}, sandbox " in line for line in lines)
 
 
-def _command_version(*argv: str) -> str:
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    return out.strip().removeprefix("v").removeprefix("go")
-
-
-MACHINE_VERSIONS: dict[str, Callable[[], str]] = {
-    "python": platform.python_version,  # the control plane's own interpreter, not 3.12
-    "node": lambda: _command_version("node", "--version"),
-    "golang": lambda: _command_version("go", "env", "GOVERSION"),
+PINNED = {
+    "python": "PYTHON_RUNTIME_VERSION",
+    "node": "NODE_RUNTIME_VERSION",
+    "golang": "GO_RUNTIME_VERSION",
 }
 
 
@@ -169,9 +162,8 @@ def test_recover_kills_workers_left_by_a_dead_control_plane(make_target: TargetF
     fresh = make_target()
     lines: list[str] = []
     fresh.recover(lines.append)
-    assert any(f"killed orphan worker pid {orphan}" in line for line in lines)
+    assert any(line.startswith("killed orphan worker") and spec.key in line for line in lines)
     wait_until(lambda: not pid_alive(orphan), what="the orphan to die")
-    assert not (fresh.layout.pid_dir(spec.key) / f"{orphan}.json").exists()
     assert call(fresh, spec.key)[0] == 200
 
 
@@ -217,11 +209,12 @@ def test_a_worker_over_its_memory_limit_is_killed(make_target: TargetFactory) ->
     pid = worker_pid(target, spec.key)
     up = upstream(target, spec.key)
     with pytest.raises(OSError):  # the connection dies with the worker
-        get(up.host, up.port, f"{up.path_prefix}?alloc=200")
+        get_upstream(up, f"{up.path_prefix}?alloc=200")
     assert pid is not None
     wait_until(lambda: not pid_alive(pid), what="the killed worker to be gone")
     messages = [str(line["message"]) for line in target.logs(spec.key, 100)]
-    assert any("memory limit exceeded" in m and "> 128 MB" in m for m in messages)
+    # the kernel's OOM kill of the sandbox's cgroup, or the RSS poll of a plain worker
+    assert any("memory limit" in m and "128 MB" in m for m in messages), messages
     wait_until(lambda: target.status(spec.key)["state"] == "ready", what="the restart")
 
 
@@ -292,7 +285,7 @@ def _started_lines(target: LocalTarget, key: str) -> list[str]:
     return [
         str(line["message"])
         for line in target.logs(key, 100)
-        if "healthy on port" in str(line["message"])
+        if " healthy on " in str(line["message"])
     ]
 
 
@@ -332,7 +325,7 @@ def test_recover_kills_spares_left_by_a_dead_control_plane(make_target: TargetFa
     fresh = make_target(prewarm_workers=False)
     lines: list[str] = []
     fresh.recover(lines.append)
-    assert f"spare: killed orphan worker pid {orphan}" in lines
+    assert any(line.startswith("killed orphan worker") and "_spare" in line for line in lines)
     wait_until(lambda: not pid_alive(orphan), what="the orphan spare to die")
 
 

@@ -20,6 +20,7 @@ from engine.kubernetes.program import (
 )
 from engine.kubernetes.resources import CODE_VOLUME
 from tests.fixtures.k8s_specs import (
+    CLUSTER_IP,
     KEY,
     NODE_PORT,
     ProgramRun,
@@ -211,10 +212,13 @@ def test_deployment_runs_the_runtime_image_with_the_wrapper_contract(store_run: 
     assert mounts["/var/task"]["readOnly"] is True
 
 
-def test_probes_hit_the_wrapper_health_endpoint(store_run: ProgramRun) -> None:
+def test_readiness_is_the_wrapper_health_and_liveness_the_port(store_run: ProgramRun) -> None:
+    """A handler that fails to load answers health 500 for ever: not ready, never restarted."""
     (container,) = store_run.pod_spec["containers"]
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/__lambdaclone/health", "port": "http"}
+    health = {"path": "/__lambdaclone/health", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == health
+    for probe in ("startupProbe", "livenessProbe"):
+        assert container[probe]["tcpSocket"] == {"port": "http"}
 
 
 def test_memory_sets_requests_and_limits(store_run: ProgramRun) -> None:
@@ -246,6 +250,7 @@ def test_service_is_a_node_port_selecting_the_pods(store_run: ProgramRun) -> Non
         {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
     ]
     assert store_run.node_port == NODE_PORT
+    assert store_run.cluster_ip == CLUSTER_IP, "exported for the `clusterip` upstream"
 
 
 def test_ingress_routes_the_endpoint_prefix_to_the_service_with_alb_annotations(
@@ -265,14 +270,57 @@ def test_ingress_routes_the_endpoint_prefix_to_the_service_with_alb_annotations(
         "alb.ingress.kubernetes.io/target-type": "instance",
         "alb.ingress.kubernetes.io/scheme": "internet-facing",
         "alb.ingress.kubernetes.io/healthcheck-path": "/__lambdaclone/health",
+        "pulumi.com/skipAwait": "true",
     }
 
 
-def test_other_ingress_classes_get_no_alb_annotations_and_skip_await_when_asked() -> None:
-    cfg = make_config(ingress_class="nginx", skip_await_ingress=True)
+def test_other_ingress_classes_get_no_alb_annotations() -> None:
+    cfg = make_config(ingress_class="traefik")
     ingress = run_program(make_spec(), cfg).one(INGRESS_TYPE).inputs
-    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["ingressClassName"] == "traefik"
     assert ingress["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+
+
+def test_pulumi_awaits_nothing_the_target_waits_for_the_rollout(store_run: ProgramRun) -> None:
+    """pulumi-kubernetes's Service await sleeps 10 s after each endpoints change; the target
+    watches the rollout itself (rollout.py), so every object skips Pulumi's await."""
+    for typ in (DEPLOYMENT_TYPE, SERVICE_TYPE, INGRESS_TYPE):
+        assert store_run.one(typ).inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] == (
+            "true"
+        )
+
+
+def test_pods_go_where_the_settings_say() -> None:
+    selector = {"lambdaclone.dev/node": "real"}
+    toleration = {"key": "lambdaclone.dev/node", "operator": "Equal", "value": "real"}
+    cfg = make_config(node_selector=selector, tolerations=(toleration,))
+    pod = run_program(make_spec(), cfg).pod_spec
+    assert pod["nodeSelector"] == selector
+    assert pod["tolerations"] == [toleration]
+    default = run_program(make_spec(), make_config()).pod_spec
+    assert "nodeSelector" not in default and "tolerations" not in default, "any node (EKS)"
+
+
+def test_a_replaced_pod_drains_before_it_stops(store_run: ProgramRun) -> None:
+    (container,) = store_run.pod_spec["containers"]
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 2}}}
+    # drain + the function's timeout (5 s) + a margin
+    assert store_run.pod_spec["terminationGracePeriodSeconds"] == 2 + 5 + 5
+    no_drain = run_program(make_spec(), make_config(drain_s=0)).pod_spec
+    assert "lifecycle" not in no_drain["containers"][0]
+
+
+def test_a_crash_leaves_its_last_output_in_the_status(store_run: ProgramRun) -> None:
+    (container,) = store_run.pod_spec["containers"]
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert container["name"] == "function"
+
+
+def test_probes_poll_the_start_every_second(store_run: ProgramRun) -> None:
+    (container,) = store_run.pod_spec["containers"]
+    assert container["startupProbe"]["periodSeconds"] == 1
+    assert container["startupProbe"]["failureThreshold"] >= 120, "a Go build at start"
+    assert container["readinessProbe"]["periodSeconds"] == 1
 
 
 def test_awaits_are_bounded_by_the_configured_timeout() -> None:

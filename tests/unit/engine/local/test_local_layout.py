@@ -12,7 +12,7 @@ def test_paths_are_rooted_under_data_dir_local() -> None:
     assert layout.function_dir("abc") == Path("/data/local/functions/abc")
     assert layout.active_file("abc") == Path("/data/local/functions/abc/active.json")
     assert layout.log_file("abc") == Path("/data/local/functions/abc/logs/worker.log")
-    assert layout.pid_dir("abc") == Path("/data/local/functions/abc/pids")
+    assert layout.spares == Path("/data/local/spares")
     assert layout.artifact_dir("f00") == Path("/data/local/artifacts/f00")
     assert layout.build_cache("golang") == Path("/data/local/build-cache/golang")
 

@@ -1,4 +1,4 @@
-from engine.local.supervisor import describe_exit
+from engine.local.exits import describe_exit
 from runtimes.python.driver import DRIVER as PYTHON
 
 assert PYTHON.prewarm is not None
@@ -10,6 +10,14 @@ def test_exit_descriptions() -> None:
     assert describe_exit(3) == "exited with code 3"
     assert describe_exit(-9) == "killed by SIGKILL"
     assert describe_exit(-15) == "killed by SIGTERM"
+
+
+def test_a_sandboxed_workers_exit_code_carries_the_signal_and_the_oom_kill() -> None:
+    assert describe_exit(137, sandboxed=True) == "killed by SIGKILL"
+    assert describe_exit(3, sandboxed=True) == "exited with code 3"
+    assert describe_exit(137) == "exited with code 137"  # a plain worker's own exit code
+    oom = describe_exit(137, sandboxed=True, oom_killed=True, memory_mb=128)
+    assert oom == "killed: out of memory, the function's memory limit (128 MB) was exceeded"
 
 
 def test_spares_only_when_the_interpreter_start_does_not_depend_on_the_env() -> None:

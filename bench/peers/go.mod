@@ -1,0 +1,3 @@
+module lambdaclone.invalid/bench/peers
+
+go 1.22
