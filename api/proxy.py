@@ -56,7 +56,14 @@ from engine.errors import (
     PayloadTooLarge,
 )
 from engine.settings import Settings
-from engine.target import InvokeFailure, InvokeFeedback, OverrunFeedback, Target, Upstream
+from engine.target import (
+    InvokeAuthority,
+    InvokeFailure,
+    InvokeFeedback,
+    OverrunFeedback,
+    Target,
+    Upstream,
+)
 from engine.traffic import Traffic
 from runtimes.contract import HEALTH_PATH
 
@@ -122,9 +129,6 @@ class InvokeProxy:
         self.overrun_grace_s = overrun_grace_s
         self.stats: dict[str, InvokeStats] = {}
         self.client = UpstreamClient(self.max_payload_bytes, KEEPALIVE_S)
-        self._protected: dict[str, bool] = {}
-        """Functions last seen with `auth: token`: their callers are checked before the
-        target may cold-start a worker for them (checked again after, if that changed)."""
         self._calls: set[asyncio.Task[Answer]] = set()
 
     async def start(self) -> None:
@@ -151,13 +155,11 @@ class InvokeProxy:
             body = await read_body(receive, self.max_payload_bytes)
         except ClientGone:
             return  # the caller hung up before its body was complete: nobody to answer
-        checked = self._protected.get(key, False)
-        if checked:  # known to be protected: refused before any cold start
+        checked = isinstance(target, InvokeAuthority) and target.invoke_auth(key) == "token"
+        if checked:  # refused before the target may cold-start a worker for it
             self._check_invoker(scope, key)
         upstream = await target.upstream(key)
-        protected = upstream.auth == "token"
-        self._protected[key] = protected
-        if protected:
+        if upstream.auth == "token":
             if not checked:
                 self._check_invoker(scope, key)
             headers = [(n, v) for n, v in headers if n != b"authorization"]  # not the function's

@@ -34,10 +34,10 @@ def measure(runtime: str, requests: int) -> None:
         timed_gets(client, control, 300)
         timed_gets(client, protected, 300, token)
         series: dict[str, list[float]] = {"public": [], "control": [], "token": []}
-        for _ in range(requests):  # one of each, so all see the same background load
-            series["public"] += timed_gets(client, public, 1)
-            series["control"] += timed_gets(client, control, 1)
-            series["token"] += timed_gets(client, protected, 1, token)
+        calls = [("public", public, b""), ("control", control, b""), ("token", protected, token)]
+        for i in range(requests):  # one of each, in turn first: all see the same load
+            for name, path, headers in calls[i % 3 :] + calls[: i % 3]:
+                series[name] += timed_gets(client, path, 1, headers)
         client.close()
     print(f"\ninvoke auth, {runtime} worker: {requests} interleaved pairs via /endpoint (ms)")
     print(f"{'function':<22}{'p50':>9}{'p90':>9}{'p99':>9}")

@@ -225,10 +225,11 @@ class Settings(BaseSettings):
         '"NoSchedule"}]`); empty: none.',
     )
     k8s_drain_s: int = Field(
-        default=2,
+        default=5,
         ge=0,
         description="How long a replaced pod keeps serving after it leaves the Service's "
-        "endpoints (a preStop pause), so load balancers stop sending to it first.",
+        "endpoints (a preStop pause), so ingress controllers and load balancers, which learn "
+        "of it seconds later, stop sending to it first.",
     )
     k8s_node_host: str = Field(
         default="127.0.0.1", description="Node address used when k8s_upstream is `nodeport`."

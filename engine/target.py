@@ -102,6 +102,15 @@ class OverrunFeedback(Protocol):
 
 
 @runtime_checkable
+class InvokeAuthority(Protocol):
+    """The invoke auth (`none`/`token`) of a function's deployed revision, known without
+    starting anything (None: not deployed here): the proxy refuses a caller of a protected
+    function before the target would cold-start a worker for it."""
+
+    def invoke_auth(self, key: str) -> str | None: ...
+
+
+@runtime_checkable
 class LogSource(Protocol):
     """Recent log lines of a function's workers, oldest first."""
 

@@ -16,6 +16,9 @@ import runtimes
 from runtimes.driver import RuntimeDriver
 
 RuntimeName = NewType("RuntimeName", str)
+RUNTIME_API = RuntimeName("provided")
+"""The runtime whose worker serves the Lambda Runtime API: `provided` functions, and the
+programs of other runtimes that bring their own runtime client (Go's `lambda.Start`)."""
 
 
 class UnknownRuntimeError(LookupError):

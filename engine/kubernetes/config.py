@@ -52,7 +52,7 @@ class ClusterConfig:
     node_selector: Mapping[str, str] = field(default_factory=dict)
     """Where function pods may run (empty: anywhere); with `tolerations`, e.g. a node pool."""
     tolerations: tuple[Mapping[str, str], ...] = ()
-    drain_s: int = 2
+    drain_s: int = 5
     """The preStop pause of a replaced pod (see `resources.lifecycle`)."""
     aws_region: str = "us-east-1"
     """What functions see as AWS_REGION (the operator's `aws_region`)."""

@@ -27,11 +27,9 @@ from engine.spec import FunctionSpec
 from engine.target import SecretOpener
 from runtimes.contract import worker_env
 from runtimes.driver import RUNTIMES_DIR, RuntimeDriver
-from runtimes.registry import RuntimeName, driver, drivers
+from runtimes.registry import RUNTIME_API, driver, drivers
 
 MIB = 1024 * 1024
-PROVIDED = RuntimeName("provided")
-"""The runtime whose worker serves the Lambda Runtime API (runtimes/provided)."""
 HOST = "127.0.0.1"
 WRAPPER_FILES = (RUNTIMES_DIR / "__init__.py", RUNTIMES_DIR / "contract.py")
 SANDBOX_ENV_NAMES = ("LANG", "LC_ALL", "TZ")
@@ -72,9 +70,9 @@ class Launcher:
         artifact = self.artifact(spec, code_dir)
         # A Lambda program (Go's `lambda.Start`) is served by the Runtime API worker
         bootstrap = runtime.runtime_api_bootstrap(artifact, spec.code)
-        worker = driver(PROVIDED) if bootstrap is not None else runtime
+        worker = driver(RUNTIME_API) if bootstrap is not None else runtime
         if bootstrap is not None:
-            installed = self.toolchains.installed(PROVIDED, dict(BUILTIN_VERSIONS)[PROVIDED])
+            installed = self.toolchains.installed(RUNTIME_API, dict(BUILTIN_VERSIONS)[RUNTIME_API])
         boxed = self.box_host is not None
         env = worker_env(
             port=port,

@@ -143,6 +143,11 @@ class LocalTarget:
             progress("nothing to remove")
         self._prune_artifacts(progress)
 
+    def invoke_auth(self, key: str) -> str | None:
+        slot = self._sup.slots.get(key)
+        active = slot.active if slot is not None else None
+        return active.spec.config.auth if active is not None else None
+
     async def upstream(self, key: str) -> Upstream:
         ready = self._sup.ready.get(key)
         if ready is not None:

@@ -5,6 +5,7 @@ invoker, developer or admin token allowed for that function, and never forwards 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,30 @@ def test_changing_auth_applies_to_the_next_request(local: TestClient) -> None:
     assert changed.status_code == 200, changed.text
     assert local.get(f"/endpoint/{key}", headers=NO_AUTH).status_code == 401
     assert json.loads(local.get(f"/endpoint/{key}").text) == {"auth": None}
+
+
+def test_a_caller_without_a_token_never_starts_a_protected_worker(
+    mongo_uri: str, mongo_db_name: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        mongodb_uri=mongo_uri,
+        database=mongo_db_name,
+        data_dir=tmp_path,
+        target="local",
+        idle_timeout_s=0.5,
+    )
+    with TestClient(create_app(settings), base_url=LOCAL_URL, headers=AUTH) as client:
+        private = deploy(client, "private", "token")
+        target = client.app.state.platform.target  # type: ignore[attr-defined]
+        wait_for(lambda: target.status(private)["pid"] is None)  # scaled to zero
+        refused = client.get(f"/endpoint/{private}", headers=NO_AUTH)
+        assert refused.status_code == 401
+        assert target.status(private)["pid"] is None  # refused before any cold start
+        assert client.get(f"/endpoint/{private}").status_code == 200  # the admin may
+
+
+def wait_for(condition: Any, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

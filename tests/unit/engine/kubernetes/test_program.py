@@ -303,9 +303,9 @@ def test_pods_go_where_the_settings_say() -> None:
 
 def test_a_replaced_pod_drains_before_it_stops(store_run: ProgramRun) -> None:
     (container,) = store_run.pod_spec["containers"]
-    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 2}}}
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
     # drain + the function's timeout (5 s) + a margin
-    assert store_run.pod_spec["terminationGracePeriodSeconds"] == 2 + 5 + 5
+    assert store_run.pod_spec["terminationGracePeriodSeconds"] == 5 + 5 + 5
     no_drain = run_program(make_spec(), make_config(drain_s=0)).pod_spec
     assert "lifecycle" not in no_drain["containers"][0]
 
