@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import original
 from api.auth import AllowedByMethod, AuditLog
@@ -15,6 +15,7 @@ from api.cors import CorsMiddleware
 from api.errors import install_error_handlers
 from api.host_guard import HostGuard
 from api.origin_guard import WriteGuard
+from api.params import refuse_unknown_query
 from api.platform import open_platform
 from api.routes import catalog, console, functions, invoke, operations, swagger, tokens
 from engine.settings import Settings
@@ -79,9 +80,9 @@ def create_app(
         app.add_middleware(CorsMiddleware, origins=frozenset(settings.cors_origins))
     install_error_handlers(app)
     # The invoke route first: every request is matched against the routes before it.
-    routers = (invoke.router, functions.router, operations.router, catalog.router, tokens.router)
-    for router in routers:
-        app.include_router(router)
+    app.include_router(invoke.router)
+    for router in (functions.router, operations.router, catalog.router, tokens.router):
+        app.include_router(router, dependencies=[Depends(refuse_unknown_query)])
     include_original(app, settings)
     app.include_router(swagger.router)
     app.include_router(console.router)

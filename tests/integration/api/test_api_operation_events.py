@@ -34,7 +34,7 @@ from engine.target import ProgressSink
 from tests.fixtures.api import AUTH, NODE_CODE
 from tests.fixtures.fake_target import FakeTarget
 
-STEP_TIMEOUT_S = 20.0
+STEP_TIMEOUT_S = 60.0  # a hang guard: a loaded machine restarts the store slowly
 READ_TIMEOUT_S = 10.0
 FAST = events.StreamLimits(poll_s=0.05, store_retry_s=0.1, keepalive_s=0.3, max_s=60.0)
 

@@ -78,7 +78,7 @@ def _kill_during_up(settings: Settings, cluster: Cluster, key: str) -> list[str]
         seen.append(line.rstrip())
         if line.startswith("creating Deployment"):
             break
-    wait_for(lambda: _deployment_exists(cluster, key), 60, "the Deployment to be created")
+    # at once: `up` no longer waits for the Service's endpoints, so it ends within moments
     _kill_tree(proc.pid)
     proc.wait(timeout=30)
     proc.stdout.close()
