@@ -14,7 +14,10 @@ def tcp_listeners(pid: int) -> set[str]:
     """The local addresses of the TCP sockets `pid` listens on (by their inode in /proc/net)."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # closed while we looked: a server opens and closes fds
+            continue
         if target.startswith("socket:["):
             inodes.add(target[len("socket:[") : -1])
     listening = set()
