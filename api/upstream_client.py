@@ -14,7 +14,6 @@ dropped after `keepalive_s`, below the wrappers' own idle timeouts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import time
 import weakref
@@ -211,8 +210,7 @@ class UpstreamClient:
             for connection in connections:
                 connection.close()
         self._idle.clear()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.sleep(0)  # let the transports finish closing
+        await asyncio.sleep(0)  # let the transports finish closing
 
 
 def _encode(

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from kubernetes.client.exceptions import ApiException
 
 from engine.keys import new_key
 from engine.kubernetes.journal import read_intent
@@ -26,14 +25,6 @@ pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[4]
 WORKER = "tests.fixtures.k8s_crash_worker"
-
-
-def _deployment_exists(cluster: Cluster, key: str) -> bool:
-    try:
-        cluster.deployment(key)
-    except ApiException:
-        return False
-    return True
 
 
 def _descendants(pid: int) -> list[int]:
@@ -62,7 +53,7 @@ def _kill_tree(pid: int) -> None:
     wait_for(lambda: not any(map(pid_alive, victims[1:])), 30, "the killed processes to exit")
 
 
-def _kill_during_up(settings: Settings, cluster: Cluster, key: str) -> list[str]:
+def _kill_during_up(settings: Settings, key: str) -> list[str]:
     spec = json.dumps(function_spec(key).to_data())
     proc = subprocess.Popen(
         [sys.executable, "-m", WORKER, settings.model_dump_json(), spec],
@@ -88,7 +79,7 @@ def _kill_during_up(settings: Settings, cluster: Cluster, key: str) -> list[str]
 
 def test_a_process_killed_during_up_recovers(settings: Settings, cluster: Cluster) -> None:
     key = new_key()
-    _kill_during_up(settings, cluster, key)
+    _kill_during_up(settings, key)
     target = KubernetesTarget(settings)
     try:
         layout = target.service.layout
