@@ -12,12 +12,23 @@ from fastapi import Depends, FastAPI
 from api import original
 from api.auth import AllowedByMethod, AuditLog
 from api.cors import CorsMiddleware
+from api.dataplane.plane import serve_data_plane
 from api.errors import install_error_handlers
 from api.host_guard import HostGuard
 from api.origin_guard import WriteGuard
 from api.params import refuse_unknown_query
 from api.platform import open_platform
-from api.routes import catalog, console, functions, invoke, operations, swagger, tokens
+from api.routes import (
+    artifacts,
+    catalog,
+    console,
+    functions,
+    invoke,
+    layers,
+    operations,
+    swagger,
+    tokens,
+)
 from engine.settings import Settings
 from engine.store import CodeStore, Store
 from engine.target import Target
@@ -57,6 +68,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             app.state.platform = await open_platform(stack, settings, target, code_store, store)
+            if settings.data_plane == "go":  # it serves the public port (ADR 0052)
+                await stack.enter_async_context(serve_data_plane(app.state.platform, settings))
             yield
 
     app = FastAPI(
@@ -70,6 +83,7 @@ def create_app(
             {"name": "functions", "description": "Functions and their revisions."},
             {"name": "operations", "description": "The work behind a create/update/delete."},
             {"name": "catalog", "description": "Runtimes, versions and default code."},
+            {"name": "layers", "description": "Versioned shared files under /opt."},
         ],
     )
     app.state.settings = settings
@@ -81,9 +95,11 @@ def create_app(
     install_error_handlers(app)
     # The invoke route first: every request is matched against the routes before it.
     app.include_router(invoke.router)
-    for router in (functions.router, operations.router, catalog.router, tokens.router):
+    routers = (layers.router, functions.router, operations.router, catalog.router, tokens.router)
+    for router in routers:
         app.include_router(router, dependencies=[Depends(refuse_unknown_query)])
     include_original(app, settings)
+    app.include_router(artifacts.router)  # its own credential: a function's pull token
     app.include_router(swagger.router)
     app.include_router(console.router)
     return app

@@ -48,7 +48,15 @@ def client_of(request: Request) -> str:
 
 
 def principal_of(request: Request, access: AccessService, credentials: Any) -> Principal:
-    """The caller, from its bearer token or its console session (CSRF-checked for writes)."""
+    """The caller, from its bearer token or its console session (CSRF-checked for writes);
+    found once per request (a read's query check and its route's role check share it)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is None:
+        known = request.state.principal = _authenticate(request, access, credentials)
+    return known
+
+
+def _authenticate(request: Request, access: AccessService, credentials: Any) -> Principal:
     client = client_of(request)
     if isinstance(credentials, HTTPAuthorizationCredentials):
         return access.authenticate(credentials.credentials, client)

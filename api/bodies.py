@@ -16,7 +16,8 @@ A function package (a zip archive, `engine.package`) is sent as the body itself,
 `Content-Type: application/zip`, with the other fields in the query string (read like form
 fields; the route's own query parameters, such as `wait`, stay the route's). Its bound is the
 package's (50 MB zipped, 413 `package_too_large`), not the code's. A small zip uploaded as the
-multipart `file` is a package too.
+multipart `file` is a package too, and so are several `files` parts, each named by its
+relative path (`engine.package_files` zips them; the form's bound applies).
 
 FastAPI cannot bind one parameter to two content types, so the routes read the request here
 and describe both encodings in OpenAPI through `openapi_extra`.
@@ -24,6 +25,7 @@ and describe both encodings in OpenAPI through `openapi_extra`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import Counter
@@ -38,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from engine import package
+from engine import package, package_files
 from engine.catalog import DEFAULT_RUNTIME
 from engine.errors import (
     InvalidInput,
@@ -56,7 +58,9 @@ MULTIPART_TYPE = "multipart/form-data"
 ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
 BODY_OVERHEAD = 64 * 1024
 """Room for the fields beside the code when bounding the body size."""
-FORM_MAX_FILES = 2
+FORM_MAX_FILES = 1000
+"""`file`/`code`, or the `files` parts of a package uploaded file by file."""
+FILES_PART = "files"
 FORM_MAX_FIELDS = 32
 JSON_FORM_FIELDS = frozenset({"env", "secrets"})
 """Form fields that carry a JSON object (a form field is text)."""
@@ -116,6 +120,27 @@ class FunctionFields(BaseModel):
         examples=["none"],
         description="Invoking needs a token (`token`: an invoker, developer or admin token "
         "allowed for the function) or not (`none`, the default).",
+    )
+
+    layers: list[str] | None = Field(
+        default=None,
+        examples=[["shared-utils:1"]],
+        description="Layer versions (`name:version`, at most 5), extracted in this order into "
+        "/opt (a later one's file wins); `[]` detaches all. In a form or a zip's query string: "
+        "comma-separated.",
+    )
+
+    event_format: str | None = Field(
+        default=None,
+        examples=["2.0"],
+        description="The Lambda convention's event: `2.0` (HTTP API / Function URL, the "
+        "default) or `1.0` (REST API proxy).",
+    )
+    routes: list[str] | None = Field(
+        default=None,
+        examples=[["GET /items/{id}", "ANY /files/{proxy+}"]],
+        description="Route templates in order, the first match giving `routeKey`/`resource` "
+        "and `pathParameters`; a path none matches is answered 404. Empty: `$default`.",
     )
 
     def changes(self) -> Changes:
@@ -250,25 +275,38 @@ async def _read_form(request: Request, model: type[M], limit: int) -> tuple[M, b
 
 async def _form_fields(form: FormData, model: type[M]) -> tuple[M, bytes | None]:
     items = form.multi_items()
-    twice = [name for name, count in Counter(name for name, _ in items).items() if count > 1]
+    names = Counter(name for name, _ in items if name != FILES_PART)
+    twice = [name for name, count in names.items() if count > 1]
     if twice:
         raise _duplicate(twice[0])
     fields: dict[str, Any] = {}
     upload: bytes | None = None
+    parts: list[tuple[str, bytes]] = []
     for name, value in items:
-        if isinstance(value, UploadFile):
+        if isinstance(value, UploadFile) and name == FILES_PART:
+            parts.append((value.filename or "", await value.read()))
+        elif isinstance(value, UploadFile):
             if name not in {"file", "code"}:
-                raise _invalid(["body", name], "only `file` may be an uploaded file")
+                raise _invalid(["body", name], "only `file` or `files` may be uploaded files")
             if upload is not None:  # `file` and `code` both uploaded
                 why = "give the code once: as `file` or as `code`"
                 raise InvalidInput(why, field="code", code="conflicting_fields")
             upload = await value.read()
+        elif name == FILES_PART:
+            raise _invalid(["body", name], "each `files` part is a file named by its path")
         else:
             fields[name] = _form_value(model, name, value)
+    if parts and upload is not None:
+        why = "give the code once: as `file`, `code` or `files`"
+        raise InvalidInput(why, field="code", code="conflicting_fields")
+    if parts:  # zipped off the loop, then read as any package
+        upload = await asyncio.to_thread(package_files.archive_of, parts)
     return model.model_validate(fields), upload
 
 
 def _form_value(model: type[BaseModel], name: str, text: str) -> object:
+    if name == "layers":
+        return [part.strip() for part in text.split(",") if part.strip()]
     if name in JSON_FORM_FIELDS:
         return _form_json(name, text)
     if name in _number_fields(model):

@@ -29,6 +29,8 @@ STATUS_BY_ERROR: dict[type[e.LambdaCloneError], int] = {
     e.Unauthenticated: 401,
     e.Forbidden: 403,
     e.TokenNotFound: 404,
+    e.LayerVersionNotFound: 404,
+    e.LayerVersionInUse: 409,
     e.InvalidInput: 422,
     e.FunctionNotFound: 404,
     e.OperationNotFound: 404,

@@ -18,6 +18,7 @@ from engine.target import Upstream
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 HOP_BY_HOP = frozenset(
     {

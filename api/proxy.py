@@ -10,9 +10,10 @@ Order of checks: the wrappers' reserved health path (404 `not_found`) → 413 fr
 (before reading anything) → body read with a running count (413 as soon as it passes the
 limit) → `target.upstream` (404 / cold start) → a place within the function's concurrency
 (queued briefly, else 429: `api.admission`) → forward
-within the function's timeout (504) → a worker that dies or refuses gives 502. The response is
-buffered (bounded like the request, as Lambda does), so a failure at any point can still be
-answered with a proper error instead of a cut-off body.
+within the function's timeout (504) → a worker that dies or refuses gives 502. A sized response
+is buffered (bounded like the request, as Lambda does), so a failure at any point can still be
+answered with a proper error instead of a cut-off body; a chunked one (a streaming function) is
+passed on as it comes (`api.streamed`).
 
 A request that timed out keeps its place in the function's concurrency until the worker
 answers it, for at most `timeout + OVERRUN_GRACE_S`; past that the target is told
@@ -27,19 +28,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.exceptions import HTTPException
 
 from api.admission import Admission
+from api.answers import send_function_url_error, send_streamed
 from api.invoke_request import (
     DROP_RESPONSE,
     REQUEST_ID,
     ClientGone,
     Receive,
     Scope,
+    Send,
     bearer,
     read_body,
     request_headers,
@@ -69,7 +70,6 @@ from runtimes.contract import HEALTH_PATH
 
 log = logging.getLogger("lambdaclone.invoke")
 
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 KEEPALIVE_S = 30.0  # below the wrappers' idle timeouts (node 65 s), so no reuse races
 OVERRUN_GRACE_S = 1.0
@@ -169,7 +169,7 @@ class InvokeProxy:
         started = time.perf_counter()
         error: str | None = None
         try:
-            await self._invoke(
+            error = await self._invoke(
                 scope,
                 send,
                 target,
@@ -185,7 +185,7 @@ class InvokeProxy:
                 raise
             # As a Function URL answers: the caller learns only that it failed; why is logged
             log.warning("%s (%s): %s [request %s]", key, exc.code, exc.message, request_id)
-            await _send_function_url_error(send, request_id)
+            await send_function_url_error(send, request_id)
         except LambdaCloneError as exc:
             error = exc.code
             raise
@@ -214,8 +214,10 @@ class InvokeProxy:
         headers: Headers,
         request_id: str,
         body: bytes | None,
-    ) -> None:
+    ) -> str | None:
+        """Forward one invocation; the error code of a streamed answer cut off, else None."""
         await self.admission.enter(upstream)  # 429 when the cap and its queue are full
+        deadline = asyncio.get_running_loop().time() + upstream.timeout_ms / 1000
         path = upstream_target(scope, key, upstream)
         call = asyncio.ensure_future(
             self._call(
@@ -247,10 +249,13 @@ class InvokeProxy:
             or (method == "HEAD" and name.lower() == b"content-length")
         ]
         out_headers.append((REQUEST_ID, request_id.encode("latin-1")))
+        if answer.stream is not None:
+            return await send_streamed(send, answer.status, out_headers, answer.stream, deadline)
         if method != "HEAD":
             out_headers.append((b"content-length", b"%d" % len(answer.body)))
         await send({"type": "http.response.start", "status": answer.status, "headers": out_headers})
         await send({"type": "http.response.body", "body": answer.body})
+        return None
 
     async def _call(
         self,
@@ -267,31 +272,21 @@ class InvokeProxy:
         after the caller got its 504 — at the latest `timeout + overrun_grace_s`, once the
         target has stopped the worker still running it."""
         limit = asyncio.timeout(upstream.timeout_ms / 1000 + self.overrun_grace_s)
+        streamed = False
         try:
             async with limit:
-                return await self.client.send(upstream, method, path, headers, body)
+                answer = await self.client.send(upstream, method, path, headers, body)
+            if answer.stream is not None:  # its place is held until the stream is closed
+                answer.stream.on_close.append(lambda: self.admission.leave(upstream))
+                streamed = True
+            return answer
         except TimeoutError:
             if limit.expired() and isinstance(target, OverrunFeedback):
                 await asyncio.to_thread(target.invoke_overran, key, upstream)
             raise
         finally:
-            self.admission.leave(upstream)
-
-
-FUNCTION_URL_ERROR_BODY = b'{"message":"Internal Server Error"}'
-
-
-async def _send_function_url_error(send: Send, request_id: str) -> None:
-    """A Lambda-convention function that timed out or whose worker died answers as a
-    Function URL does: 502, a generic body, `X-Amz-Function-Error: Unhandled`."""
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"x-amz-function-error", b"Unhandled"),
-        (REQUEST_ID, request_id.encode("latin-1")),
-        (b"content-length", b"%d" % len(FUNCTION_URL_ERROR_BODY)),
-    ]
-    await send({"type": "http.response.start", "status": 502, "headers": headers})
-    await send({"type": "http.response.body", "body": FUNCTION_URL_ERROR_BODY})
+            if not streamed:
+                self.admission.leave(upstream)
 
 
 def _feedback(target: Target, key: str, upstream: Upstream, failure: InvokeFailure) -> None:

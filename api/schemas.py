@@ -84,6 +84,19 @@ class SettingsOut(BaseModel):
     title: str = Field(examples=["Hello, world"], description="Free text; empty: none.")
     convention: str = Field(examples=["auto"])
     auth: str = Field(examples=["none"], description="`none` or `token` (invoking needs one).")
+    event_format: str = Field(
+        default="2.0", examples=["2.0"], description="Lambda convention: `2.0` or `1.0` (REST)."
+    )
+    routes: list[str] = Field(
+        default_factory=list,
+        examples=[["GET /items/{id}"]],
+        description="Route templates, in order; none: every request is `$default`.",
+    )
+    layers: list[str] = Field(
+        default_factory=list,
+        examples=[["shared-utils:1"]],
+        description="Layer versions (`name:version`), in the order they are extracted into /opt.",
+    )
     secrets: dict[str, str] = Field(
         default_factory=dict,
         examples=[{"DB_PASSWORD": "c14688783c06ddb2"}],

@@ -25,6 +25,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from api.dataplane.listen import behind_data_plane
 from api.errors import HTTP_CODES, error_body
 from engine.settings import Settings
 
@@ -158,7 +159,7 @@ def protocol_with(limits: HttpLimits) -> type[LimitedHttpToolsProtocol]:
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for the control plane (also what the tests serve the app with)."""
     limits = HttpLimits.of(settings)
-    return {
+    options = {
         "http": protocol_with(limits),
         "timeout_keep_alive": limits.keep_alive_s,
         "access_log": settings.access_log,
@@ -167,3 +168,4 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(settings.forwarded_allow_ips),
         "forwarded_allow_ips": settings.forwarded_allow_ips or None,
     }
+    return options | behind_data_plane(settings)  # a private socket behind the Go data plane

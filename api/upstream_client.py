@@ -3,8 +3,10 @@ keep-alive connections pooled per worker (`Upstream`), over TCP or a worker's Un
 
 A general client (aiohttp) spent a fifth of the control plane's CPU per invocation on URL
 objects, header multidicts and features this hop never uses (redirects, cookies, proxies,
-decompression, streaming to the caller). The hop needs only: write one request, parse one
-response with a bounded body, keep the connection if the worker allows it.
+decompression). The hop needs only: write one request, parse one response with a bounded
+body, keep the connection if the worker allows it — and pass a chunked answer on as it comes
+(a streaming function: Lambda's response streaming), which buffers nothing and costs the
+common, sized answer nothing.
 
 A pooled connection the worker closed while idle fails before any byte of its answer; that
 one case is retried once on a new connection (nothing reached a handler). Idle connections are
@@ -17,7 +19,8 @@ import asyncio
 import socket
 import time
 import weakref
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import cast
 
 import httptools
@@ -37,6 +40,36 @@ class Answer:
     status: int
     headers: Headers
     body: bytes
+    stream: BodyStream | None = None
+    """A chunked answer's body, arriving (`body` is then empty): read it, then `close()` it."""
+
+
+@dataclass(eq=False)
+class BodyStream:
+    """The rest of a chunked answer, chunk by chunk as the worker writes it. `close()` (once
+    read, or abandoned) gives the connection back to the pool if the answer was whole, else
+    closes it, and runs the `on_close` callbacks (the proxy frees the invocation's place)."""
+
+    connection: _Connection
+    queue: asyncio.Queue[bytes | Exception | None] = field(default_factory=asyncio.Queue)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    ended: bool = False
+    closed: bool = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while (item := await self.queue.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+        self.ended = True
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.connection.stream_closed(whole=self.ended)
+        for callback in self.on_close:
+            callback()
 
 
 class _Connection(asyncio.Protocol):
@@ -55,6 +88,9 @@ class _Connection(asyncio.Protocol):
         self._size = 0
         self._received = False
         self._head = False
+        self._stream: BodyStream | None = None
+        self.release: Callable[[_Connection], None] | None = None
+        """Back to the pool once a streamed answer was read whole (set by the pool)."""
 
     # --- asyncio.Protocol ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -88,8 +124,13 @@ class _Connection(asyncio.Protocol):
         if self._head:  # no body follows, whatever Content-Length says
             self.reusable = False
             self._complete()
+        elif any(n.lower() == b"transfer-encoding" and b"chunked" in v for n, v in self._headers):
+            self._start_stream()
 
     def on_body(self, body: bytes) -> None:
+        if self._stream is not None:
+            self._stream.queue.put_nowait(body)
+            return
         self._size += len(body)
         if self._size > self.max_body:
             message = f"the response is over {self.max_body} bytes; the limit is {self.max_body}"
@@ -99,6 +140,10 @@ class _Connection(asyncio.Protocol):
         self._chunks.append(body)
 
     def on_message_complete(self) -> None:
+        if self._stream is not None:
+            self._stream.queue.put_nowait(None)
+            self._parser = None
+            return
         self._complete()
 
     # --- one exchange --------------------------------------------------------------------
@@ -127,8 +172,30 @@ class _Connection(asyncio.Protocol):
         self._parser = None
         self.idle_since = time.monotonic()
 
+    def _start_stream(self) -> None:
+        """A chunked answer: the caller gets the head now and the body as it comes."""
+        answer, parser = self._answer, self._parser
+        if answer is None or parser is None or answer.done():
+            return
+        if not parser.should_keep_alive():
+            self.reusable = False
+        self._stream = BodyStream(self)
+        answer.set_result(Answer(parser.get_status_code(), self._headers, b"", self._stream))
+
+    def stream_closed(self, *, whole: bool) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        if whole and self.reusable and self.release is not None:
+            self.idle_since = time.monotonic()
+            self.release(self)
+        else:
+            self.close()
+
     def _fail(self, exc: Exception) -> None:
         self.reusable = False
+        if self._stream is not None:
+            self._stream.queue.put_nowait(UpstreamFailed(f"the answer was cut off: {exc}"))
         if self._answer is not None and not self._answer.done():
             self._answer.set_exception(exc)
 
@@ -174,7 +241,9 @@ class UpstreamClient:
         except BaseException:
             connection.close()  # cancelled (a timeout) or failed mid-answer: never reused
             raise
-        if connection.reusable:
+        if answer.stream is not None:  # pooled again once its body has been read whole
+            connection.release = lambda done: self._idle.setdefault(upstream, []).append(done)
+        elif connection.reusable:
             self._idle.setdefault(upstream, []).append(connection)
         else:
             connection.close()

@@ -15,6 +15,7 @@ import base64
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,8 @@ class AccessService:
         self._touched: dict[str, float] = {}
         self._configured: TokenRecord | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.on_change: list[Callable[[], None]] = []
+        """Called when the tokens held change (the Go data plane pushes its invoke lists)."""
 
     # --- keeping the view --------------------------------------------------------------------
     async def refresh(self) -> None:
@@ -76,10 +79,20 @@ class AccessService:
             tokens.append(self._configured)  # not stored yet: bootstrap will
         self._by_hash = {t.secret_hash: t for t in tokens}
         self._by_id = {t.id: t for t in tokens}
+        self._changed()
 
     def _remember(self, token: TokenRecord) -> None:
         self._by_hash[token.secret_hash] = token
         self._by_id[token.id] = token
+        self._changed()
+
+    def records(self) -> list[TokenRecord]:
+        """Every token held in memory (revoked and expired ones included: check `valid_at`)."""
+        return list(self._by_hash.values())
+
+    def _changed(self) -> None:
+        for callback in self.on_change:
+            callback()
 
     async def keep_refreshing(self) -> None:
         while True:

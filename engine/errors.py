@@ -114,6 +114,13 @@ class StoreUnavailable(LambdaCloneError):
     code = "store_unavailable"
 
 
+class DataPlaneFailed(LambdaCloneError):
+    """The Go data plane (`data_plane = "go"`) could not start: the control plane does not
+    serve without its public port (never an HTTP answer)."""
+
+    code = "data_plane_failed"
+
+
 class TargetError(LambdaCloneError):
     """Provisioning failed in the target (local processes or the Pulumi/Kubernetes engine)."""
 
@@ -251,3 +258,29 @@ class NotSupported(LambdaCloneError):
     """The configured target cannot do this (e.g. keep function logs)."""
 
     code = "not_supported"
+
+
+# --- layers --------------------------------------------------------------------------------
+class UnknownLayer(InvalidInput):
+    """A create or update names a layer version that does not exist (or is being deleted)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            f"layer version {label} does not exist (see GET /lambda/layers/versions)",
+            field="layers",
+            code="unknown_layer",
+        )
+        self.detail["layer"] = label
+
+
+class LayerVersionNotFound(LambdaCloneError):
+    code = "layer_version_not_found"
+
+    def __init__(self, label: str) -> None:
+        super().__init__(f"no layer version {label}", detail={"layer": label})
+
+
+class LayerVersionInUse(LambdaCloneError):
+    """A layer version that a function (even one being deleted) still attaches."""
+
+    code = "layer_version_in_use"

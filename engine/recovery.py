@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from engine.layer_service import is_referenced
 from engine.records import ProgressLine, utcnow
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ async def sweep(service: FunctionService) -> None:
     older_than = utcnow() - ORPHAN_GRACE
     current = await store.functions.revisions_of_all()
     await store.revisions.delete_orphans(current, older_than)
-    await store.code.sweep(store.revisions.references, older_than)
+    await store.code.sweep(is_referenced(store), older_than)
 
 
 def _log_line(message: str) -> None:

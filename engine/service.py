@@ -7,6 +7,8 @@ idempotent or a compare-and-set, in this order — and only through `_write_revi
 
     code blob → revision → function → operation
 
+(with layers attached: layer claims first and committed last, `engine.layer_service`)
+
 The runner then does the slow part. A crash between two writes leaves either nothing the API
 shows (an unreferenced blob or revision, swept by `recover` once older than `ORPHAN_GRACE`, or
 overwritten by the next update) or a function whose generation has no operation (reconciled by
@@ -32,6 +34,7 @@ from engine.errors import (
 )
 from engine.keyring import Keyring
 from engine.keys import is_key, new_key
+from engine.layer_service import claimed_layers, resolve_layers
 from engine.locks import KeyLocks
 from engine.plan import Plan, diff_specs
 from engine.records import (
@@ -125,11 +128,11 @@ class FunctionService:
         checked = await asyncio.to_thread(
             validate_create, key, changes, code, catalog, self.max_code_bytes
         )
-        spec = self._checked(checked)
+        spec = await resolve_layers(self.store, self._checked(checked))
         if idempotency_key:
             key, op_id = await self._claim(idempotency_key, spec, key, op_id)
             spec = FunctionSpec(key, spec.config, spec.code, spec.image, spec.run_command)
-        async with self.locks.hold(key):
+        async with self.locks.hold(key), claimed_layers(self.store, spec):
             mutation = await self._write_create(spec, op_id)
         if mutation.operation and mutation.operation.live:
             self.runner.submit(mutation.operation)
@@ -177,7 +180,8 @@ class FunctionService:
             record, live = await self._changeable(key, base_revision)
             desired = await self._desired(record, changes, code)
             if desired.spec_hash != record.spec.spec_hash:
-                op = await self._write_update(record, desired)
+                async with claimed_layers(self.store, desired):
+                    op = await self._write_update(record, desired)
             elif needs_retry(record.status, live=bool(live)):
                 op = await self._write_retry(record)
             else:
@@ -224,7 +228,7 @@ class FunctionService:
         spec = await asyncio.to_thread(
             validate_update, current, changes, code, catalog.entries, self.max_code_bytes
         )
-        return self._checked(spec)
+        return await resolve_layers(self.store, self._checked(spec))
 
     def _sealed(self, changes: Changes, current: Secrets) -> Changes:
         """A request's plain secret values, sealed before anything else sees them."""

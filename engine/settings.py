@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a request waits for a place before it is refused with 429.",
     )
+    data_plane: Literal["python", "go"] = Field(
+        default="python",
+        description="What serves the public port. `python`: the control plane itself. `go`: a "
+        "supervised Go proxy serves warm functions' `/endpoint` calls and hands everything else "
+        "to the control plane on a private Unix socket under data_dir (ADR 0052).",
+    )
     max_concurrent_operations: int = Field(
         default=4,
         description="Operations (deploys, deletes) run at once; the rest wait their turn.",
@@ -233,6 +239,14 @@ class Settings(BaseSettings):
     )
     k8s_node_host: str = Field(
         default="127.0.0.1", description="Node address used when k8s_upstream is `nodeport`."
+    )
+    k8s_artifact_url: str = Field(
+        default="",
+        description="The control plane's base URL as function pods reach it (the base stack "
+        "sets `http://lambdaclone-control-plane.lambdaclone-system.svc.cluster.local:8000`): "
+        "their init container downloads a package's or Go program's built artifact from "
+        "`<url>/internal/artifacts/…`. Empty: the Kubernetes target refuses functions that need "
+        "one (501).",
     )
 
     # --- local sandbox --------------------------------------------------------------------

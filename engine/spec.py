@@ -22,7 +22,8 @@ from functools import cached_property
 from typing import Any, TypeVar, get_type_hints
 
 from engine import package
-from runtimes.contract import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS
+from engine.layers import Layers
+from runtimes.contract import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, EVENT_FORMATS
 from runtimes.registry import RuntimeName
 
 DEFAULT_CONCURRENCY = 10
@@ -107,6 +108,28 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class Routes:
+    """A Lambda-convention function's route templates, in order (the first match wins):
+    `runtimes.contract.parse_route` says what one may be."""
+
+    items: tuple[str, ...] = ()
+
+    def to_data(self) -> list[str]:
+        return list(self.items)
+
+    @classmethod
+    def from_data(cls, data: object) -> Routes:
+        """Anything but a list is kept as one item, for validation to refuse."""
+        return cls(tuple(data) if isinstance(data, list | tuple) else (data,))  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True)
 class Limits:
     """Per-function resource settings, with Lambda's defaults."""
 
@@ -135,6 +158,13 @@ class FunctionConfig:
     """Who may invoke it: `none` (anyone, as a public Function URL) or `token`."""
     secrets: Secrets = field(default_factory=Secrets)
     """Write-only environment variables: given in plain text, kept sealed."""
+    layers: Layers = field(default_factory=Layers)
+    """Layer versions extracted, in order, into /opt (`engine.layers`); previews and hashes
+    see `name:version`, the store also each one's content reference."""
+    event_format: str = EVENT_FORMATS[0]
+    """The Lambda convention's event: `2.0` (HTTP API / Function URL) or `1.0` (REST API)."""
+    routes: Routes = field(default_factory=Routes)
+    """Route templates giving `routeKey`/`resource` and `pathParameters`; none: `$default`."""
 
     def to_data(self) -> Data:
         return to_data(self)
@@ -224,7 +254,15 @@ class FunctionSpec:
 
     @cached_property
     def spec_hash(self) -> str:
-        return sha256_text(json.dumps(self.settings(), sort_keys=True))
+        """Settings left at their default are not hashed: a release that adds a setting
+        changes no existing function's hash (no pod rolls, no deployment is left behind)."""
+        defaults = flatten(FunctionConfig._defaults_shape())
+        hashed = {
+            name: value
+            for name, value in flatten(self.settings()).items()
+            if name not in defaults or value != defaults[name]
+        }
+        return sha256_text(json.dumps(hashed, sort_keys=True))
 
     def to_data(self, *, with_code: bool = True) -> Data:
         data = {**self.settings(), **self.config.to_data(), "spec_hash": self.spec_hash}

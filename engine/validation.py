@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 from engine import package
 from engine.catalog import Catalog, RuntimeEntry, find_entry
 from engine.errors import CodeTooLarge, InvalidInput, PackageRefused, UnknownRuntime
-from engine.spec import Env, FunctionConfig, FunctionSpec, Limits
+from engine.spec import Env, FunctionConfig, FunctionSpec, Limits, Routes
+from runtimes.contract import EVENT_FORMATS, parse_routes
 from runtimes.registry import RuntimeName, UnknownRuntimeError, driver
 
 Changes = Mapping[str, Any]
@@ -126,7 +127,18 @@ def checked(config: FunctionConfig) -> FunctionConfig:
     check_title(config.title)
     check_choice("convention", config.convention, driver(config.runtime).conventions)
     check_choice("auth", config.auth, INVOKE_AUTH)
+    check_choice("event_format", config.event_format, EVENT_FORMATS)
+    check_routes(config.routes)
     return config
+
+
+def check_routes(routes: Routes) -> Routes:
+    """Route templates API Gateway would take (`runtimes.contract.parse_routes`)."""
+    try:
+        parse_routes(routes.items)
+    except ValueError as exc:
+        raise InvalidInput(f"routes: {exc}", field="routes", code="invalid_route") from exc
+    return routes
 
 
 def check_title(title: object) -> str:

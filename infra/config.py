@@ -22,6 +22,7 @@ from infra.control_plane_config import (
     locked_images,
 )
 from infra.errors import ConfigError, require
+from infra.network_policies import egress_blocks
 
 __all__ = ["CONTROL_PLANE_IMAGE", "ConfigError", "StackConfig"]
 
@@ -83,6 +84,9 @@ class StackConfig:
     single_nat_gateway: bool = True
     """One NAT gateway for all AZs (cheap) instead of one per AZ (survives an AZ outage)."""
     api_public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    function_egress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """Where function pods may connect (besides DNS), always minus the VPC, the Service range
+    and link-local addresses (infra/network_policies.py); empty: nowhere."""
     cluster_log_retention_days: int = 30
     cluster_admin_arns: tuple[str, ...] = ()
     control_plane_principal_arns: tuple[str, ...] = ()
@@ -189,6 +193,7 @@ class StackConfig:
             f"the stack needs between 2 and {_MAX_AZS} availability zones, got {zones}",
         )
         require(len(self.api_public_access_cidrs) > 0, "apiPublicAccessCidrs must not be empty")
+        egress_blocks(self.function_egress_cidrs, self.vpc_cidr)
 
     def _check_names(self) -> None:
         for key, value in (

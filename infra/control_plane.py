@@ -24,26 +24,40 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import FUNCTION_SERVICE_ACCOUNT, STATE_PREFIX, StackConfig
-from infra.control_plane_config import LABELS, NAME, allowed_hosts
-from infra.control_plane_ingress import PORT, build_ingress, control_plane_ingress_class
-from infra.mongodb import URI_KEY
+from infra.config import StackConfig
+from infra.control_plane_config import INTERNAL_PORT_NAME, LABELS, NAME, PORT
+from infra.control_plane_env import (
+    ADMIN_TOKEN_KEY,
+    IMAGES_DIR,
+    IMAGES_LOCK_FILE,
+    PASSPHRASE_KEY,
+    POD_IP_ENV,
+    SECRET_KEY_KEY,
+    auth_secret_name,
+    control_plane_env,
+    control_plane_secret_refs,
+    passphrase_secret_name,
+    settings_env,
+)
+from infra.control_plane_ingress import build_ingress, control_plane_ingress_class
 
-__all__ = ["NAME", "PORT", "Placement", "build_control_plane", "settings_env"]
+__all__ = [
+    "IMAGES_DIR",
+    "IMAGES_LOCK_FILE",
+    "NAME",
+    "PORT",
+    "Placement",
+    "build_control_plane",
+    "control_plane_env",
+    "control_plane_secret_refs",
+    "settings_env",
+]
 
 RUN_AS = 65532
 DATA_VOLUME = "/var/lib/lambdaclone"
 DATA_DIR = f"{DATA_VOLUME}/data"
 """Inside the volume: an emptyDir's root belongs to root, and the control plane makes its data
 directory its own (owner-only) when it creates it."""
-IMAGES_DIR = "/etc/lambdaclone/images"
-IMAGES_LOCK_FILE = "images.lock.json"
-_PASSPHRASE_KEY = "passphrase"  # noqa: S105 - a key name, not a value
-ADMIN_TOKEN_KEY = "admin-token"  # noqa: S105 - a key name, not a value
-SECRET_KEY_KEY = "secret-key"  # noqa: S105 - a key name, not a value
-POD_IP_ENV = "POD_IP"
-SecretRef = tuple[pulumi.Input[str], str]
-"""(Secret name, key) of an environment variable's value."""
 
 
 @dataclass(frozen=True)
@@ -52,80 +66,6 @@ class Placement:
 
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: Sequence[Mapping[str, str]] = ()
-
-
-def settings_env(
-    plain: Mapping[str, pulumi.Input[str]], secrets: Mapping[str, SecretRef]
-) -> list[k8s.core.v1.EnvVarArgs]:
-    """`LAMBDACLONE_*` settings (engine/settings.py) as environment variables."""
-    env = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()]
-    env += [_from_secret(name, secret, key) for name, (secret, key) in secrets.items()]
-    return env
-
-
-def control_plane_env(
-    config: StackConfig, bucket_name: pulumi.Input[str], mongo_secret: pulumi.Input[str]
-) -> list[k8s.core.v1.EnvVarArgs]:
-    """The settings of an in-cluster control plane on EKS: plain values for what is no secret,
-    `secretKeyRef`s for the rest (never a value in the Deployment, so never in its state)."""
-    backend = pulumi.Output.concat(
-        "s3://", bucket_name, "/", STATE_PREFIX.rstrip("/"), "?region=", config.region
-    )
-    plain: dict[str, pulumi.Input[str]] = {
-        "LAMBDACLONE_HOST": "0.0.0.0",
-        "LAMBDACLONE_PORT": str(PORT),
-        "LAMBDACLONE_TARGET": "kubernetes",
-        "LAMBDACLONE_NAMESPACE": config.functions_namespace,
-        "LAMBDACLONE_K8S_SERVICE_ACCOUNT": FUNCTION_SERVICE_ACCOUNT,
-        "LAMBDACLONE_CODE_STORE": "s3",
-        "LAMBDACLONE_K8S_CODE_STORE": "s3",
-        "LAMBDACLONE_S3_BUCKET": bucket_name,
-        "LAMBDACLONE_S3_REGION": config.region,
-        "LAMBDACLONE_INGRESS_CLASS": config.ingress_class,
-        "LAMBDACLONE_INGRESS_GROUP": config.ingress_group,
-        "LAMBDACLONE_PULUMI_BACKEND_URL": backend,
-        "AWS_REGION": config.region,
-        # The load balancer's nodes live in the VPC: only their X-Forwarded-For is believed.
-        "LAMBDACLONE_FORWARDED_ALLOW_IPS": config.vpc_cidr,
-        # The pod's own IP too: the load balancer's health checks send it as the Host.
-        "LAMBDACLONE_ALLOWED_HOSTS": ",".join(
-            [*allowed_hosts(config, config.system_namespace), f"$({POD_IP_ENV})"]
-        ),
-    }
-    if config.control_plane_cors_origins:
-        plain["LAMBDACLONE_CORS_ORIGINS"] = ",".join(config.control_plane_cors_origins)
-    if config.images_lock:
-        plain["LAMBDACLONE_IMAGE_REGISTRY"] = f"{IMAGES_DIR}/{IMAGES_LOCK_FILE}"
-    if config.control_plane_public_url:
-        plain["LAMBDACLONE_PUBLIC_URL"] = config.control_plane_public_url
-    secrets = {"LAMBDACLONE_MONGODB_URI": (mongo_secret, URI_KEY), **control_plane_secret_refs()}
-    return settings_env(plain, secrets)
-
-
-def control_plane_secret_refs() -> dict[str, SecretRef]:
-    """The settings `build_control_plane` keeps in its Secrets, by Secret and key."""
-    return {
-        "LAMBDACLONE_PULUMI_PASSPHRASE": (passphrase_secret_name(), _PASSPHRASE_KEY),
-        "LAMBDACLONE_ADMIN_TOKEN": (auth_secret_name(), ADMIN_TOKEN_KEY),
-        "LAMBDACLONE_SECRET_KEY": (auth_secret_name(), SECRET_KEY_KEY),
-    }
-
-
-def passphrase_secret_name() -> str:
-    return f"{NAME}-pulumi"
-
-
-def auth_secret_name() -> str:
-    return f"{NAME}-auth"
-
-
-def _from_secret(name: str, secret: pulumi.Input[str], key: str) -> k8s.core.v1.EnvVarArgs:
-    return k8s.core.v1.EnvVarArgs(
-        name=name,
-        value_from=k8s.core.v1.EnvVarSourceArgs(
-            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key)
-        ),
-    )
 
 
 def _secret(
@@ -163,7 +103,7 @@ def build_control_plane(
     objects come from `build_control_plane_ingress_class`); the e2e test gives its own."""
     opts = pulumi.ResourceOptions(provider=provider, depends_on=[namespace])
     passphrase = _secret(
-        config, passphrase_secret_name(), {_PASSPHRASE_KEY: config.pulumi_passphrase}, opts
+        config, passphrase_secret_name(), {PASSPHRASE_KEY: config.pulumi_passphrase}, opts
     )
     auth = _secret(
         config,
@@ -197,7 +137,12 @@ def build_control_plane(
         spec=k8s.core.v1.ServiceSpecArgs(
             type="ClusterIP",
             selector=LABELS,
-            ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port=PORT)],
+            # `internal` first: function pods' egress rule opens the first port targeting PORT
+            # (PORT's doc); `http` is the Ingress's and port-forwards'.
+            ports=[
+                k8s.core.v1.ServicePortArgs(name=INTERNAL_PORT_NAME, port=PORT, target_port=PORT),
+                k8s.core.v1.ServicePortArgs(name="http", port=80, target_port=PORT),
+            ],
         ),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[deployment])),
     )

@@ -32,6 +32,12 @@ CONTROL_PLANE_IMAGE = "control-plane"
 NAME = "lambdaclone-control-plane"
 """Its Deployment, Service, Ingress and Secrets."""
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "lambdaclone"}
+PORT = 8000
+"""The pod's port, and its Service's `internal` port. For an egress rule naming pods and a port,
+the VPC CNI's policy controller opens the ClusterIP of a Service in front of them only on the
+first Service port targeting that port, and EKS asks for the two to be equal: so that port comes
+first and is `PORT` too, and function pods reach the Service (and the URL) on it."""
+INTERNAL_PORT_NAME = "internal"
 TOKEN_PREFIX = "lct_"  # noqa: S105 - the shape of an admin token, not a token
 TOKEN_CHARS = 43
 SECRET_KEY_BYTES = 32
@@ -171,6 +177,12 @@ def allowed_hosts(config: StackConfig, service_namespace: str) -> tuple[str, ...
     service = [NAME, f"{NAME}.{service_namespace}", f"{NAME}.{service_namespace}.svc"]
     names = [*config.control_plane_hosts, public, *service, *LOOPBACK_HOSTS]
     return tuple(dict.fromkeys(n for n in names if n))
+
+
+def in_cluster_url(config: StackConfig) -> str:
+    """Where function pods reach it (`LAMBDACLONE_K8S_ARTIFACT_URL`): the Service's fully
+    qualified name on its `internal` port, which the functions' egress policy opens."""
+    return f"http://{NAME}.{config.system_namespace}.svc.cluster.local:{PORT}"
 
 
 def inbound_cidrs(config: StackConfig) -> tuple[str, ...]:

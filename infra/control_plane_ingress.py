@@ -26,7 +26,6 @@ import pulumi_kubernetes as k8s
 from infra.config import StackConfig
 from infra.control_plane_config import LABELS, NAME, inbound_cidrs
 
-PORT = 8000
 ALB_CONTROLLER = "ingress.k8s.aws/alb"
 PARAMS_API_GROUP = "elbv2.k8s.aws"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"

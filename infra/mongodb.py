@@ -2,10 +2,11 @@
 
 Deliberately small (a single-member StatefulSet, no chart): the control plane's data is a few
 collections of function metadata. What matters is that it is never exposed — the Service is
-ClusterIP, nothing routes an Ingress to it, and a NetworkPolicy admits only pods of the system
-namespace, so user functions (in the functions namespace) cannot reach it even if the CNI
-enforces policies. For a replica set or a managed service, point `LAMBDACLONE_MONGODB_URI`
-elsewhere; nothing else depends on this module.
+ClusterIP, nothing routes an Ingress to it, and a NetworkPolicy admits only the control plane's
+pods (an operator's `kubectl port-forward` enters the pod itself and is not subject to it), so
+user functions cannot reach it where the CNI enforces policies (infra/network_policies.py).
+For a replica set or a managed service, point `LAMBDACLONE_MONGODB_URI` elsewhere; nothing
+else depends on this module.
 
 Credentials come from the required secret config `mongoPassword` (see docs/deploy-aws.md): they
 are stored in a Kubernetes Secret and exported only inside the secret `mongoUri` output.
@@ -20,6 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import StackConfig
+from infra.control_plane_config import LABELS as CONTROL_PLANE_LABELS
 
 NAME = "mongodb"
 PORT = 27017
@@ -99,9 +101,9 @@ def build_mongodb(
         opts=opts,
     )
     k8s.networking.v1.NetworkPolicy(
-        f"{NAME}-system-only",
+        f"{NAME}-control-plane-only",
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=f"{NAME}-system-only", namespace=config.system_namespace
+            name=f"{NAME}-control-plane-only", namespace=config.system_namespace
         ),
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=_LABELS),
@@ -110,7 +112,9 @@ def build_mongodb(
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                     from_=[
                         k8s.networking.v1.NetworkPolicyPeerArgs(
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs()
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels=CONTROL_PLANE_LABELS
+                            )
                         )
                     ],
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=PORT, protocol="TCP")],

@@ -51,6 +51,9 @@ def load_config() -> StackConfig:
         api_public_access_cidrs=_strings(
             config, "apiPublicAccessCidrs", defaults.api_public_access_cidrs
         ),
+        function_egress_cidrs=_strings(
+            config, "functionEgressCidrs", defaults.function_egress_cidrs
+        ),
         cluster_log_retention_days=config.get_int(
             "clusterLogRetentionDays", defaults.cluster_log_retention_days
         ),

@@ -20,6 +20,7 @@ from infra.control_plane import build_control_plane, control_plane_env
 from infra.control_plane_ingress import build_control_plane_ingress_class, control_plane_url
 from infra.mongodb import build_mongodb
 from infra.network import build_network, resolve_zones
+from infra.network_policies import build_function_policies, build_policy_enforcement
 from infra.registry import build_registry
 from infra.storage import build_storage
 
@@ -48,6 +49,8 @@ def build(config: StackConfig) -> dict[str, pulumi.Output[Any]]:
     alb = build_alb_controller(config, cluster, network, aws_opts)
     mongodb = build_mongodb(config, cluster.provider, storage_class)
     access = build_access(config, cluster, bucket, mongodb.namespace, aws_opts)
+    build_policy_enforcement(config, cluster, aws_opts)
+    build_function_policies(config, cluster.provider, access.functions_namespace)
 
     outputs: dict[str, pulumi.Output[Any]] = {
         "kubeconfig": cluster.kubeconfig,

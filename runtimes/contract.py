@@ -8,7 +8,10 @@ Python wrapper imports this module too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 HEALTH_PATH = "/__lambdaclone/health"
@@ -38,6 +41,85 @@ RUNTIME_API_VERSION = "2018-06-01"
 """The Lambda Runtime API version the `provided` runtime serves (runtimes/provided/)."""
 USER_DEFAULTS = ("AWS_REGION", "AWS_DEFAULT_REGION", "TZ")
 """Lambda's variables a function may set itself (validation lets them through)."""
+EVENT_FORMATS = ("2.0", "1.0")
+"""The Lambda convention's event: API Gateway HTTP API / Function URL payload 2.0 (the
+default), or the REST API's payload 1.0 (docs/adr/0049-event-formats-routes-streaming.md)."""
+EVENT_FORMAT_ENV = "LAMBDA_EVENT_FORMAT"
+ROUTES_ENV = "LAMBDA_ROUTES"
+"""A JSON array of route templates (`GET /items/{id}`, `ANY /files/{proxy+}`, `$default`)."""
+DEFAULT_ROUTE = "$default"
+ROUTE_METHODS = ("ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+MAX_ROUTES = 100
+ROUTE_MAX_CHARS = 512
+_ROUTE_VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
+_ROUTE_LITERAL = re.compile(r"[A-Za-z0-9._~!$&'()*,;=:@%-]+")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route template: `key` is what events show (`routeKey`); `segments` are literals,
+    `{name}` (one segment) or `{name+}` (the rest of the path, last only)."""
+
+    key: str
+    method: str
+    """`ANY`, an HTTP method, or "" for `$default` (which matches everything)."""
+    path: str
+    segments: tuple[str, ...] = ()
+
+
+def parse_route(text: object) -> Route:
+    """The route a template names, or `ValueError` saying why it is not one (the API's
+    `invalid_route`). The grammar is API Gateway HTTP API's, whole-segment variables only."""
+    if not isinstance(text, str) or not text or len(text) > ROUTE_MAX_CHARS:
+        raise ValueError(f"a route is a string of 1 to {ROUTE_MAX_CHARS} characters")
+    if text == DEFAULT_ROUTE:
+        return Route(DEFAULT_ROUTE, "", "")
+    method, _, path = text.partition(" ")
+    if method not in ROUTE_METHODS:
+        raise ValueError(f"a route starts with one of {', '.join(ROUTE_METHODS)} (or is $default)")
+    if not path.startswith("/"):
+        raise ValueError("a route's path starts with '/' (`GET /items/{id}`)")
+    segments = tuple(path[1:].split("/")) if path != "/" else ()
+    names: set[str] = set()
+    for index, segment in enumerate(segments):
+        variable = _ROUTE_VARIABLE.fullmatch(segment)
+        if variable is None:
+            if not _ROUTE_LITERAL.fullmatch(segment):
+                why = "is empty or holds a character a path cannot"
+                raise ValueError(f"path segment {segment!r} {why}")
+            continue
+        name, greedy = variable.groups()
+        if greedy and index != len(segments) - 1:
+            raise ValueError(f"{{{name}+}} must be the path's last segment")
+        if name in names:
+            raise ValueError(f"path variable {name!r} appears twice")
+        names.add(name)
+    return Route(text, method, path, segments)
+
+
+def parse_routes(items: Sequence[object]) -> tuple[Route, ...]:
+    """An ordered route list (the first match wins), or `ValueError`."""
+    if len(items) > MAX_ROUTES:
+        raise ValueError(f"at most {MAX_ROUTES} routes")
+    routes = tuple(parse_route(item) for item in items)
+    keys = [route.key for route in routes]
+    twice = next((key for key in keys if keys.count(key) > 1), None)
+    if twice is not None:
+        raise ValueError(f"route {twice!r} is given twice")
+    return routes
+
+
+def event_env(event_format: str = EVENT_FORMATS[0], routes: Sequence[str] = ()) -> dict[str, str]:
+    """The event options a Lambda-convention worker reads; only those that differ from the
+    defaults, so existing functions' environments (and Deployments) stay as they were."""
+    if event_format not in EVENT_FORMATS:
+        raise ValueError(f"event_format must be one of {EVENT_FORMATS}")
+    env: dict[str, str] = {}
+    if event_format != EVENT_FORMATS[0]:
+        env[EVENT_FORMAT_ENV] = event_format
+    if routes:
+        env[ROUTES_ENV] = json.dumps(list(routes), separators=(",", ":"))
+    return env
 
 
 def function_arn(region: str, function_name: str) -> str:
@@ -84,6 +166,8 @@ def worker_env(
     runtime_dir: Path | None = None,
     bootstrap: Path | None = None,
     runtime_api_port_offset: int | None = None,
+    event_format: str = EVENT_FORMATS[0],
+    routes: Sequence[str] = (),
 ) -> dict[str, str]:
     """The wrapper's environment variables; overlay them on a base env (PATH, HOME, ...).
 
@@ -93,7 +177,8 @@ def worker_env(
     recompiles Flask from source (~300 ms instead of ~120 ms). `socket_path` makes the worker
     listen on that Unix socket (`LAMBDA_SOCKET`); `PORT` and `HOST` are then not set.
     `bootstrap` is what a Runtime API worker runs (`LAMBDA_BOOTSTRAP`, see
-    `RuntimeDriver.runtime_api_bootstrap`).
+    `RuntimeDriver.runtime_api_bootstrap`). `event_format` and `routes` are the Lambda
+    convention's event options (`event_env`).
 
     Lambda's own variables (`lambda_env`) are set too; `region` (the operator's `aws_region`)
     and `TZ` are defaults the function's variables may override, as in Lambda.
@@ -117,6 +202,7 @@ def worker_env(
         LAMBDA_PATH_PREFIX=path_prefix,
         LAMBDA_CONVENTION=convention,
     )
+    env.update(event_env(event_format, routes))
     lambda_vars = lambda_env(
         code_dir=code_dir,
         handler=handler,

@@ -106,3 +106,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = (
             f"skipped, which counts as a failure ({ALLOW_SKIPS_ENV}=1 allows it): {reason}"
         )
+
+
+KUBERNETES_GROUP = "kubernetes"
+_KUBERNETES_MARKS = ("cluster", "real_node")
+_KUBERNETES_FIXTURES = frozenset({"kube_cluster", "pulumi_env"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """For parallel runs (`make test` runs pytest-xdist with `--dist loadgroup`): every test
+    of the test cluster runs in one worker, so one worker starts the cluster and the real
+    node; tests marked `long` come first, so the workers finish at about the same time."""
+    del config
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        marked = any(item.get_closest_marker(name) for name in _KUBERNETES_MARKS)
+        if marked or uses & _KUBERNETES_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group(KUBERNETES_GROUP))
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

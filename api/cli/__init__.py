@@ -64,12 +64,13 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app  # noqa: PLC0415 - client commands need no app
     from api.serving import server_options  # noqa: PLC0415
 
-    settings = Settings()
+    given = {name: value for name, value in (("host", args.host), ("port", args.port)) if value}
+    settings = Settings(**given)  # the flags win over the environment, for the data plane too
     uvicorn.run(
         create_app(settings),
         **server_options(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_level="info",
         # Open event streams (GET /lambda/operations/{id}/events) never end on their own
         # before their operation does; don't let them hold up Ctrl-C or a pod's SIGTERM.

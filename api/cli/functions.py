@@ -51,6 +51,14 @@ def function_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="free text shown for the function")
     parser.add_argument("--convention", help="auto, original, lambda or kubeless")
     parser.add_argument("--auth", choices=("none", "token"), help="who may invoke it")
+    parser.add_argument("--event-format", choices=("2.0", "1.0"), help="the Lambda event")
+    parser.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="TEMPLATE",
+        help="a route template, in order ('GET /items/{id}', 'ANY /{proxy+}', '$default')",
+    )
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(
         "--secret",
@@ -72,8 +80,10 @@ def function_options(parser: argparse.ArgumentParser) -> None:
 def fields(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line, and the code read from the file when it is
     sent as text (not as a package)."""
-    names = ("name", "runtime", "version", "handler", "title", "convention", "auth")
+    names = ("name", "runtime", "version", "handler", "title", "convention", "auth", "event_format")
     body: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None)}
+    if getattr(args, "route", None):
+        body["routes"] = args.route
     if args.env:
         body["env"] = pairs(args.env)
     if args.secret:

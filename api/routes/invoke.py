@@ -13,9 +13,8 @@ from starlette.routing import Route
 
 from api.auth import Allowed
 from api.deps import PlatformDep
-from api.invoke_request import Receive, Scope
+from api.invoke_request import Receive, Scope, Send
 from api.params import KeyQuery
-from api.proxy import Send
 from api.routes.docs import error_responses
 from api.schemas import ErrorResponse
 from engine.errors import FunctionNotFound, NotSupported

@@ -12,6 +12,7 @@ from pulumi import automation as auto
 
 from engine.errors import TargetError
 from engine.kubernetes import names
+from engine.kubernetes.builds import FunctionArtifacts, PodArtifact
 from engine.kubernetes.cluster_api import KubeApi
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.events import progress_line, resource_changes
@@ -71,9 +72,18 @@ class ClusterAccess:
 
     api: KubeApi
     secrets: SecretOpener
+    artifacts: FunctionArtifacts
 
-    def program(self, spec: FunctionSpec, cfg: ClusterConfig) -> Program:
-        return function_program(spec, cfg, self.secrets.open(spec.config.secrets))
+    def program(
+        self,
+        spec: FunctionSpec,
+        cfg: ClusterConfig,
+        progress: ProgressSink | None = None,
+    ) -> tuple[Program, PodArtifact | None]:
+        """The inline program, and the built artifact its pods fetch (built now for an
+        apply, `progress` given; only looked up for a preview)."""
+        built = self.artifacts.prepare(spec, cfg, progress)
+        return function_program(spec, cfg, self.secrets.open(spec.config.secrets), built), built
 
 
 def apply_stack(
@@ -89,9 +99,9 @@ def apply_stack(
     if is_applied(service, spec, cfg):
         relay.say("no changes: this spec is already applied (pulumi up skipped)")
         return
+    program, built = access.program(spec, cfg, relay.say)  # a failed build journals nothing
     intent_file = service.layout.intent_file(spec.key)
     write_intent(intent_file, Intent("apply", spec))
-    program = access.program(spec, cfg)
     stack = service.create_or_select(spec.key, program)
     set_applied_hash(stack.workspace, stack.name, None)
     relay.say(f"pulumi up {stack.name}")
@@ -113,6 +123,7 @@ def apply_stack(
     relay.say(f"rolled out in {time.monotonic() - applied:.1f}s")
     set_applied_hash(stack.workspace, stack.name, desired_hash(spec, cfg))
     clear_intent(intent_file)
+    access.artifacts.settle(spec, built)
 
 
 def preview_stack(
@@ -125,10 +136,10 @@ def preview_stack(
     fields = diff_specs(current, desired)
     if is_applied(service, desired, cfg):
         return Plan(fields=fields)
-    program = access.program(desired, cfg)
+    program, built = access.program(desired, cfg)
     stack = _existing_stack(service, desired.key, program)
     if stack is None:
-        return Plan(fields=fields, resources=planned_resources(desired, cfg))
+        return Plan(fields=fields, resources=planned_resources(desired, cfg, built is not None))
     events: list[auto.EngineEvent] = []
     try:
         stack.preview(on_event=events.append, program=program, color="never")
@@ -158,6 +169,7 @@ def destroy_stack(
     except auto.CommandError as exc:
         raise pulumi_failure("destroy", exc) from exc
     service.remove(key, stack)
+    access.artifacts.release(key)
     relay.say(f"removed stack {stack.name} and its workspace")
     _await_pods_gone(access.api, cfg, key, relay)
 

@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
+from engine.catalog import BUILTIN_VERSIONS, image_for
+from engine.errors import CatalogSourceMissing
 from engine.settings import Settings
+from runtimes.registry import RUNTIME_API
 
 CodeStore = Literal["configmap", "s3"]
 PROGRAM_VERSION = "3"
@@ -56,6 +59,11 @@ class ClusterConfig:
     """The preStop pause of a replaced pod (see `resources.lifecycle`)."""
     aws_region: str = "us-east-1"
     """What functions see as AWS_REGION (the operator's `aws_region`)."""
+    artifact_url: str = ""
+    """The control plane's URL as pods reach it (built artifacts); empty: none are served."""
+    artifact_image: str = ""
+    """The init container's image (runtime-provided, by the catalog's naming), which also
+    runs Go `lambda.Start` programs behind the Runtime API."""
 
     @property
     def is_alb(self) -> bool:
@@ -98,7 +106,18 @@ def from_settings(settings: Settings) -> ClusterConfig:
         tolerations=tuple(dict(t) for t in settings.k8s_tolerations),
         drain_s=settings.k8s_drain_s,
         aws_region=settings.aws_region,
+        artifact_url=settings.k8s_artifact_url.rstrip("/"),
+        artifact_image=runtime_api_image(settings.image_registry),
     )
+
+
+def runtime_api_image(registry: str) -> str:
+    """runtime-provided's image as the catalog names it (by digest with an images lock); ""
+    when the lock has none (then no built artifact can be fetched)."""
+    try:
+        return image_for(RUNTIME_API, dict(BUILTIN_VERSIONS)[RUNTIME_API], registry)
+    except CatalogSourceMissing:
+        return ""
 
 
 def with_base_outputs(config: ClusterConfig, outputs: Mapping[str, object]) -> ClusterConfig:

@@ -21,7 +21,9 @@ from pulumi_kubernetes.networking.v1 import Ingress
 
 from engine.errors import TargetError
 from engine.kubernetes import names, resources
+from engine.kubernetes.artifact_pod import PULL_TOKEN_KEY
 from engine.kubernetes.aws_sdk import AwsProvider, BucketObjectv2
+from engine.kubernetes.builds import PodArtifact
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.resources import Artifact
 from engine.plan import ResourceChange
@@ -56,18 +58,23 @@ class FunctionResources(pulumi.ComponentResource):
         cfg: ClusterConfig,
         secret_values: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
+        built: PodArtifact | None = None,
     ) -> None:
         super().__init__(names.COMPONENT_TYPE, names.object_name(spec.key), None, opts)
         art = Artifact.of(spec)
         child = pulumi.ResourceOptions(parent=self)
         awaited = pulumi.ResourceOptions.merge(child, await_options(cfg))
-        self.code = code_artifact(spec, cfg, art, child)
-        inputs: list[pulumi.Resource] = [self.code]
-        if spec.config.secrets:
-            inputs.append(function_secret(spec, cfg, secret_values, child))
+        inputs: list[pulumi.Resource] = []
+        self.code: pulumi.CustomResource | None = None
+        if built is None:  # a built artifact is fetched by the pods, not declared here
+            self.code = code_artifact(spec, cfg, art, child)
+            inputs.append(self.code)
+        if spec.config.secrets or built is not None:
+            values = {**secret_values, **({PULL_TOKEN_KEY: built.token} if built else {})}
+            inputs.append(function_secret(spec, cfg, values, child))
         self.deployment = Deployment(
             "deployment",
-            **resources.deployment(spec, cfg, art),
+            **resources.deployment(spec, cfg, art, built),
             opts=pulumi.ResourceOptions.merge(awaited, pulumi.ResourceOptions(depends_on=inputs)),
         )
         self.service = Service("service", **resources.service(spec, cfg), opts=awaited)
@@ -109,6 +116,8 @@ def function_secret(
     if missing:
         raise TargetError(f"the secrets {', '.join(missing)} could not be opened")
     data = {name: values[name] for name in spec.config.secrets.names()}
+    if PULL_TOKEN_KEY in values:
+        data[PULL_TOKEN_KEY] = values[PULL_TOKEN_KEY]
     return Secret(
         "secrets",
         **resources.function_secret(spec, cfg),
@@ -176,14 +185,17 @@ def desired_hash(spec: FunctionSpec, cfg: ClusterConfig) -> str:
 
 
 def build(
-    spec: FunctionSpec, cfg: ClusterConfig, secret_values: Mapping[str, str]
+    spec: FunctionSpec,
+    cfg: ClusterConfig,
+    secret_values: Mapping[str, str],
+    built: PodArtifact | None = None,
 ) -> FunctionResources:
     """Declare the function's resources in the current stack and export what callers read."""
     providers: list[pulumi.ProviderResource] = [kubernetes_provider(cfg)]
-    if cfg.code_store == "s3":
+    if cfg.code_store == "s3" and built is None:
         providers.append(aws_provider(cfg))
     function = FunctionResources(
-        spec, cfg, secret_values, pulumi.ResourceOptions(providers=providers)
+        spec, cfg, secret_values, pulumi.ResourceOptions(providers=providers), built
     )
     pulumi.export(SPEC_HASH_OUTPUT, spec.spec_hash)
     pulumi.export(DESIRED_HASH_OUTPUT, desired_hash(spec, cfg))
@@ -199,11 +211,15 @@ def build(
     return function
 
 
-def planned_resources(spec: FunctionSpec, cfg: ClusterConfig) -> tuple[ResourceChange, ...]:
+def planned_resources(
+    spec: FunctionSpec, cfg: ClusterConfig, built: bool = False
+) -> tuple[ResourceChange, ...]:
     """What a first `up` creates (the preview of a function that has no stack yet)."""
     code_type = CONFIGMAP_TYPE if cfg.code_store == "configmap" else S3_OBJECT_TYPE
-    inventory = [(names.object_name(spec.key), names.COMPONENT_TYPE), ("code", code_type)]
-    if spec.config.secrets:
+    inventory = [(names.object_name(spec.key), names.COMPONENT_TYPE)]
+    if not built:
+        inventory.append(("code", code_type))
+    if spec.config.secrets or built:
         inventory.append(("secrets", SECRET_TYPE))
     inventory += [("deployment", DEPLOYMENT_TYPE), ("service", SERVICE_TYPE)]
     if resources.serves_through_ingress(spec):
@@ -212,13 +228,16 @@ def planned_resources(spec: FunctionSpec, cfg: ClusterConfig) -> tuple[ResourceC
 
 
 def function_program(
-    spec: FunctionSpec, cfg: ClusterConfig, secret_values: Mapping[str, str]
+    spec: FunctionSpec,
+    cfg: ClusterConfig,
+    secret_values: Mapping[str, str],
+    built: PodArtifact | None = None,
 ) -> Callable[[], None]:
     """The inline program; `secret_values` are the spec's secrets opened, which only the
-    function's Secret receives."""
+    function's Secret receives (with `built`'s pull token)."""
 
     def program() -> None:
-        build(spec, cfg, secret_values)
+        build(spec, cfg, secret_values, built)
 
     return program
 

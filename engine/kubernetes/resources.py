@@ -3,10 +3,9 @@
 The Pulumi program (`program.py`) hands these to pulumi-kubernetes unchanged, and tests check
 them without Pulumi. Nothing here does I/O.
 
-Every object carries `pulumi.com/skipAwait`: pulumi-kubernetes's awaits are slow where it
-matters (its Service await waits ten seconds after every change of the Service's endpoints,
-hard-coded) and blind where it matters more (a crash-looping pod is waited on until the
-timeout). The target waits for the rollout itself (`rollout.py`), through the Kubernetes API.
+Every object carries `pulumi.com/skipAwait`: pulumi-kubernetes's awaits are slow (its Service
+await sleeps ten seconds after every endpoints change) and blind (a crash-looping pod is waited
+on until the timeout); the target waits for the rollout itself (`rollout.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.kubernetes import names
+from engine.kubernetes import artifact_pod, names
+from engine.kubernetes.builds import PodArtifact
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.function_secrets import secret_env, secrets_fingerprint
 from engine.spec import FunctionSpec
@@ -70,9 +70,8 @@ def code_configmap(spec: FunctionSpec, cfg: ClusterConfig, art: Artifact) -> Man
 
 
 def function_secret(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
-    """The Secret holding the function's secret values, without them: the program adds them
-    as a Pulumi secret (`stringData`), so they reach the cluster and never Pulumi's state in
-    plain text."""
+    """The function's Secret without its values: the program adds them as a Pulumi secret
+    (`stringData`), so they reach the cluster, never Pulumi's state, in plain text."""
     return {"metadata": metadata(spec, cfg), "type": "Opaque"}
 
 
@@ -118,10 +117,17 @@ def ingress_annotations(cfg: ClusterConfig) -> dict[str, str]:
     return annotations
 
 
-def deployment(spec: FunctionSpec, cfg: ClusterConfig, art: Artifact) -> Manifest:
+def deployment(
+    spec: FunctionSpec, cfg: ClusterConfig, art: Artifact, built: PodArtifact | None = None
+) -> Manifest:
+    """`built`: the pods fetch that artifact (ADR 0048) instead of mounting the code."""
     template_annotations = {names.CODE_HASH_ANNOTATION: art.sha256}
     if spec.config.secrets:
         template_annotations[names.SECRETS_ANNOTATION] = secrets_fingerprint(spec)
+    pod = pod_spec(spec, cfg, art)
+    if built is not None:
+        template_annotations |= artifact_pod.template_annotations(built)
+        pod = artifact_pod.with_artifact(spec, cfg, built, pod, container_security())
     return {
         "metadata": metadata(spec, cfg, SKIP_AWAIT),
         "spec": {
@@ -133,7 +139,7 @@ def deployment(spec: FunctionSpec, cfg: ClusterConfig, art: Artifact) -> Manifes
             },
             "template": {
                 "metadata": {"labels": names.labels(spec.key), "annotations": template_annotations},
-                "spec": pod_spec(spec, cfg, art),
+                "spec": pod,
             },
         },
     }
@@ -214,12 +220,10 @@ def function_container(spec: FunctionSpec, cfg: ClusterConfig) -> Manifest:
 
 
 def probes() -> Manifest:
-    """Readiness gates traffic: a pod gets requests only once its wrapper's health answers 200
-    (the handler has loaded), polled every second, and leaves the endpoints within three
-    seconds of not answering. Start and liveness only ask that the port accepts: the wrappers
-    bind it before loading the handler (a Go function compiles first, up to two minutes), and
-    a handler that fails to load keeps serving its error instead of being restarted forever
-    (the rollout reports it, see `rollout.py`)."""
+    """Readiness gates traffic: a pod gets requests once its wrapper's health answers 200 (the
+    handler loaded), and leaves the endpoints within 3 s of not answering. Start and liveness
+    only ask that the port accepts (wrappers bind it before loading; a Go function compiles
+    first), so a handler that fails to load keeps serving its error (`rollout.py` reports it)."""
     port = {"tcpSocket": {"port": "http"}, "timeoutSeconds": 2}
     health = {"httpGet": {"path": names.HEALTH_PATH, "port": "http"}, "timeoutSeconds": 2}
     return {
@@ -230,10 +234,8 @@ def probes() -> Manifest:
 
 
 def lifecycle(cfg: ClusterConfig) -> Manifest:
-    """A replaced pod leaves the endpoints when it starts terminating, but kube-proxy, the
-    ingress controller and the control plane's proxy learn it a moment later: it keeps
-    serving for `drain_s` before its SIGTERM (the kubelet's own sleep, no binary needed), so
-    a rollout drops no request."""
+    """A replaced pod keeps serving for `drain_s` before its SIGTERM (the kubelet's own sleep),
+    while kube-proxy, the ingress and the proxy learn it left: a rollout drops no request."""
     return {"preStop": {"sleep": {"seconds": cfg.drain_s}}}
 
 
@@ -265,7 +267,7 @@ def container_env(spec: FunctionSpec, cfg: ClusterConfig) -> list[Manifest]:
     its secrets by reference (`secret_env`). No bytecode cache prefix: the images ship their
     wrappers precompiled, which a prefix would make Python ignore (recompiling Flask at
     every cold start)."""
-    runtime = driver(spec.runtime)
+    runtime, worker = driver(spec.runtime), driver(artifact_pod.worker_runtime(spec))
     env = worker_env(
         port=names.CONTAINER_PORT,
         code_dir=Path(names.CODE_DIR),
@@ -277,10 +279,13 @@ def container_env(spec: FunctionSpec, cfg: ClusterConfig) -> list[Manifest]:
         host="0.0.0.0",
         path_prefix=names.endpoint_path(spec.key),
         convention=spec.config.convention,
+        event_format=spec.config.event_format,
+        routes=spec.config.routes.items,
         user_env={"HOME": names.TMP_DIR, **spec.env.as_dict()},
         region=cfg.aws_region,
         execution_env=runtime.execution_env(spec.runtime_version),
-        runtime_dir=Path(runtime.image_runtime_dir) if runtime.image_runtime_dir else None,
+        runtime_dir=Path(worker.image_runtime_dir) if worker.image_runtime_dir else None,
+        bootstrap=artifact_pod.bootstrap_path(spec),
     )
     secret = secret_env(spec)
     hidden = {entry["name"] for entry in secret}  # a secret wins over a plain value, as locally

@@ -9,19 +9,24 @@ the same credentials: to wait for rollouts, to see pods go after a delete, and f
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import threading
 
 from pulumi import automation as auto
 
-from engine.errors import FunctionNotFound, FunctionNotReady, NotSupported, TargetError
+from engine.artifact_tar import Signer
+from engine.errors import FunctionNotFound, FunctionNotReady, TargetError
 from engine.kubernetes import names, pod_logs
 from engine.kubernetes.actions import ClusterAccess, apply_stack, destroy_stack, preview_stack
 from engine.kubernetes.base_stack import cluster_config
+from engine.kubernetes.builds import ArtifactBuilder, FunctionArtifacts
 from engine.kubernetes.cluster_api import KubeApi
 from engine.kubernetes.config import ClusterConfig
 from engine.kubernetes.recovery import recover
 from engine.kubernetes.rollout_wait import function_pods
 from engine.kubernetes.stacks import StackService, pulumi_failure
+from engine.layer_source import read_layer
 from engine.plan import Plan
 from engine.settings import Settings
 from engine.spec import FunctionSpec, Secrets
@@ -39,6 +44,9 @@ class KubernetesTarget:
         self._secrets: SecretOpener = secrets or NoSecretOpener()
         self._config_lock = threading.Lock()
         self._upstreams: dict[str, Upstream] = {}
+        signer = self._secrets if isinstance(self._secrets, Signer) else None
+        builder = ArtifactBuilder.under(settings.data_dir, functools.partial(_read_layer, settings))
+        self.artifacts = FunctionArtifacts(builder, signer)
 
     def config(self) -> ClusterConfig:
         """Resolved on first use (reading a base stack runs the CLI), then kept."""
@@ -56,12 +64,11 @@ class KubernetesTarget:
             return self._api
 
     def access(self) -> ClusterAccess:
-        return ClusterAccess(self.api(), self._secrets)
+        return ClusterAccess(self.api(), self._secrets, self.artifacts)
 
     # --- provisioning -----------------------------------------------------------------------
     def preview(self, current: FunctionSpec | None, desired: FunctionSpec) -> Plan:
         names.check_key(desired.key)
-        _refuse_packages(desired)
         cfg = self.config()
         return self.service.run(
             desired.key,
@@ -70,7 +77,6 @@ class KubernetesTarget:
 
     def apply(self, spec: FunctionSpec, progress: ProgressSink) -> None:
         names.check_key(spec.key)
-        _refuse_packages(spec)
         cfg, access = self.config(), self.access()
         self._upstreams.pop(spec.key, None)
         self.service.run(spec.key, lambda: apply_stack(self.service, cfg, spec, progress, access))
@@ -158,11 +164,8 @@ class NoSecretOpener:
         return {}
 
 
-def _refuse_packages(spec: FunctionSpec) -> None:
-    """A package (zip, dependencies) needs the artifact init container (docs/packages.md,
-    "Kubernetes"): until it exists, refused clearly rather than put into a ConfigMap."""
-    if spec.is_package:
-        raise NotSupported(
-            "function packages are not deployed by the kubernetes target yet (docs/packages.md)",
-            detail={"target": "kubernetes"},
-        )
+def _read_layer(settings: Settings, location: str) -> str:
+    """A layer version's content for a build, on a thread of its own: `read_layer` runs its
+    own event loop, and the caller may be running one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(read_layer, settings, location).result()

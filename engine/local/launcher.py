@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.catalog import BUILTIN_VERSIONS
 from engine.formats import endpoint_path
-from engine.local import build, netguard
+from engine.local import build, layers, netguard
 from engine.local.launch import Launch
 from engine.local.layout import Layout, deployment_name
 from engine.local.sandbox import BoxRequest, SandboxHost
@@ -85,6 +85,8 @@ class Launcher:
             host=HOST,
             path_prefix=endpoint_path(spec.key),
             convention=spec.config.convention,
+            event_format=spec.config.event_format,
+            routes=spec.config.routes.items,
             user_env={**spec.env.as_dict(), **self._secrets.open(spec.config.secrets)},
             socket_path=SOCKET_PATH if boxed else None,
             region=self.settings.aws_region,
@@ -99,7 +101,7 @@ class Launcher:
             ro_paths += (artifact,) if bootstrap is not None and artifact is not None else ()
             box = BoxRequest("", spec.limits.memory_mb * MIB, code_dir, ro_paths)
         prewarm = worker.prewarm
-        return Launch(
+        launch = Launch(
             key=spec.key,
             runtime=spec.runtime,
             deployment=deployment_name(spec.spec_hash),
@@ -113,6 +115,7 @@ class Launcher:
             box_host=self.box_host,
             use_spare=prewarm is not None and prewarm.can_configure(spec.env.as_dict()),
         )
+        return layers.with_layers(launch, spec, self.layout, self.settings)
 
     def spare_pools(self, versions: dict[str, str]) -> dict[str, SparePool]:
         """One pool per runtime whose driver can pre-start workers and whose catalog version

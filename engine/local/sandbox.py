@@ -59,6 +59,8 @@ class BoxRequest:
     ro_paths: tuple[Path, ...]
     owned_dirs: tuple[Path, ...] = ()
     """Removed with the sandbox (a pre-started worker's code directory)."""
+    opt_dir: Path | None = None
+    """The function's layers (`engine.local.layers`), bound read-only at /opt."""
 
 
 @dataclass(eq=False)
@@ -174,6 +176,7 @@ def _launch(
         socket_dir=str(lease.socket_dir),
         tmp_bytes=request.memory_bytes,
         unset_env=(MARKER,),
+        opt_dir=str(request.opt_dir) if request.opt_dir is not None else None,
     )
     try:
         popen = subprocess.Popen(

@@ -2,9 +2,10 @@
 worker's own unprivileged uid, no groups, no capabilities) → tini (pid 1: its exit ends the pid
 namespace) → the runtime's worker. Pure: paths and argv, nothing started.
 
-Inside, the worker sees `/usr` (read-only), a few files of `/etc`, its code at `/var/task`, the
-paths in `ro_paths` (its runtime and wrapper, read-only, at their host paths), a private `/tmp`
-and `/dev/shm`, and `/run/fn` (its socket directory). Nothing else of the host's file system:
+Inside, the worker sees `/usr` (read-only), a few files of `/etc`, its code at `/var/task`, its
+layers at `/opt` (read-only, when it has any), the paths in `ro_paths` (its runtime and wrapper,
+read-only, at their host paths), a private `/tmp` and `/dev/shm`, and `/run/fn` (its socket
+directory). Nothing else of the host's file system:
 not the data dir, not other functions, not the control plane's code, virtualenv or `/proc`.
 """
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 TASK_DIR = "/var/task"
+OPT_DIR = "/opt"
+"""Where a function's layers are (`engine.local.layers`), as in Lambda."""
 SOCKET_DIR = "/run/fn"
 SOCKET_PATH = f"{SOCKET_DIR}/http.sock"
 HOME = "/tmp"  # noqa: S108 (the sandbox's own private tmpfs)
@@ -60,6 +63,8 @@ class BoxSpec:
     tmp_bytes: int
     unset_env: tuple[str, ...] = ()
     """Variables bwrap keeps (the recovery marker) but the worker must not see."""
+    opt_dir: str | None = None
+    """The function's layers, bound read-only at /opt (None: no /opt)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ def bwrap_argv(spec: BoxSpec, fds: BoxFds, tools: Tools, command: Iterable[str])
         if not path.startswith("/usr/"):
             argv += [*_parents(path, made), "--ro-bind", path, path]
     argv += ["--ro-bind", spec.code_dir, TASK_DIR, "--bind", spec.socket_dir, SOCKET_DIR]
+    if spec.opt_dir is not None:
+        argv += ["--ro-bind", spec.opt_dir, OPT_DIR]
     for name in spec.unset_env:
         argv += ["--unsetenv", name]
     if fds.seccomp is not None:

@@ -154,6 +154,10 @@ class LocalTarget:
             return ready
         return await self._cold_start(key)
 
+    def warm_upstream(self, key: str) -> Upstream | None:
+        """The ready worker of `key`, or None: never starts one (the Go data plane's routes)."""
+        return self._sup.ready.get(key)
+
     def recover(self, progress: ProgressSink) -> None:
         self._disk.load_active()
         killed, self._killed_at_start = self._killed_at_start, []

@@ -27,6 +27,7 @@ from engine.records import (
     SpecRef,
     utcnow,
 )
+from engine.store.layers_memory import MemoryLayerRepo
 from engine.store.ports import FunctionQuery, IdempotencyClaim, IsReferenced, SeedResult
 
 MEMORY_PREFIX = "memory://"
@@ -326,6 +327,7 @@ class MemoryStore:
     code: MemoryCodeStore = field(default_factory=MemoryCodeStore)
     tokens: MemoryTokenRepo = field(default_factory=MemoryTokenRepo)
     audit: MemoryAuditRepo = field(default_factory=MemoryAuditRepo)
+    layers: MemoryLayerRepo = field(default_factory=MemoryLayerRepo)
 
     async def prepare(self) -> None:
         await self.code.prepare()

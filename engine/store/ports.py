@@ -27,6 +27,7 @@ from engine.records import (
     Revision,
     SpecRef,
 )
+from engine.store.layer_ports import LayerRepo
 
 IsReferenced = Callable[[str, str], Awaitable[bool]]
 """(function key, sha256) → does any revision still point at this blob?"""
@@ -235,6 +236,9 @@ class Store(Protocol):
 
     @property
     def audit(self) -> AuditRepo: ...
+
+    @property
+    def layers(self) -> LayerRepo: ...
 
     async def prepare(self) -> None:
         """Indexes, buckets: whatever must exist before the first request (idempotent)."""

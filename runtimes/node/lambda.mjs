@@ -1,22 +1,15 @@
 // The AWS Lambda convention: handler(event, context[, callback]) with a Function URL (v2.0)
-// event. Async functions, promise-returning functions and callback(err, result) style all work,
-// so existing Lambda functions run unchanged.
+// event, or the REST API's payload 1.0 event, routed by the function's route templates
+// (gateway.mjs). Async functions, promise-returning functions and callback(err, result) style
+// all work, so existing Lambda functions run unchanged; so do streamified handlers
+// (awslambda.streamifyResponse, streaming.mjs), whose replies are streamed.
 
 import { JSON_TYPE, fromThrown, invalidResponse, isText } from './common.mjs';
-
-const ACCOUNT_ID = '000000000000';
-
-function pad(n) {
-  return String(n).padStart(2, '0');
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** API Gateway's requestContext.time format: 21/Nov/2025:06:20:00 +0000 */
-function gatewayTime(d) {
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:`
-    + `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-}
+import {
+  ACCOUNT_ID, DEFAULT_ROUTE, buildV1Event, eventOptions, gatewayTime, matchRoute, notFoundReply,
+  v1Headers,
+} from './gateway.mjs';
+import { isStreaming, streamingReply } from './streaming.mjs';
 
 /** Headers lower-cased and comma-joined; Cookie headers become the `cookies` array. */
 function splitHeaders(rawHeaders) {
@@ -42,14 +35,16 @@ function queryParameters(raw) {
   return params;
 }
 
-/** The API Gateway HTTP API v2 / Function URL event for one request. */
-export function buildEvent(req, cfg) {
+/** The API Gateway HTTP API v2 / Function URL event for one request; `route` is the route
+ * template it matched ($default when absent). */
+export function buildEvent(req, cfg, route = null) {
   const { headers, cookies } = splitHeaders(req.rawHeaders);
   const now = new Date();
   const host = headers.host || 'localhost';
+  const routeKey = route?.key ?? DEFAULT_ROUTE;
   const event = {
     version: '2.0',
-    routeKey: '$default',
+    routeKey,
     rawPath: req.path,
     rawQueryString: req.query,
     headers,
@@ -66,7 +61,7 @@ export function buildEvent(req, cfg) {
         userAgent: headers['user-agent'] || '',
       },
       requestId: req.requestId,
-      routeKey: '$default',
+      routeKey,
       stage: '$default',
       time: gatewayTime(now),
       timeEpoch: now.getTime(),
@@ -74,6 +69,7 @@ export function buildEvent(req, cfg) {
     isBase64Encoded: false,
   };
   if (cookies.length) event.cookies = cookies;
+  if (route?.parameters) event.pathParameters = route.parameters;
   const query = queryParameters(req.query);
   if (Object.keys(query).length) event.queryStringParameters = query;
   if (req.body.length) {
@@ -130,19 +126,29 @@ function resultBody(body, isBase64) {
   return Buffer.from(body, 'base64');
 }
 
-/** Turn a handler's result into a reply: {statusCode, ...} as given, anything else as JSON. */
-export function toReply(result) {
-  if (result !== null && typeof result === 'object' && 'statusCode' in result) {
+function v2Headers(result) {
+  const headers = resultHeaders(result.headers);
+  const cookies = result.cookies ?? [];
+  if (!Array.isArray(cookies) || !cookies.every((c) => typeof c === 'string')) {
+    throw invalidResponse('cookies must be an array of strings');
+  }
+  for (const cookie of cookies) headers.push(['set-cookie', cookie]);
+  return headers;
+}
+
+/** Turn a handler's result into a reply: {statusCode, ...} as given; in 2.0 anything else as
+ * JSON (1.0 infers nothing: anything else is an InvalidResponse). */
+export function toReply(result, eventFormat = '2.0') {
+  const structured = result !== null && typeof result === 'object' && 'statusCode' in result;
+  if (eventFormat === '1.0' && !structured) {
+    throw invalidResponse('a payload 1.0 result must be an object with statusCode (and headers, body)');
+  }
+  if (structured) {
     const status = Number(result.statusCode);
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw invalidResponse(`statusCode must be an HTTP status, got ${JSON.stringify(result.statusCode)}`);
     }
-    const headers = resultHeaders(result.headers);
-    const cookies = result.cookies ?? [];
-    if (!Array.isArray(cookies) || !cookies.every((c) => typeof c === 'string')) {
-      throw invalidResponse('cookies must be an array of strings');
-    }
-    for (const cookie of cookies) headers.push(['set-cookie', cookie]);
+    const headers = eventFormat === '1.0' ? v1Headers(result) : v2Headers(result);
     if (!headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['content-type', JSON_TYPE]);
     return { status, headers, body: resultBody(result.body, Boolean(result.isBase64Encoded)) };
   }
@@ -156,12 +162,12 @@ export function toReply(result) {
 }
 
 /**
- * Bind a Lambda-style handler. The invocation ends with the first of: the returned promise
+ * Call a Lambda-style handler. The invocation ends with the first of: the returned promise
  * settling, callback()/context.done() being called, or a sync handler that takes no callback
  * returning. A sync value other than undefined is used as the result.
  */
-export function makeLambdaInvoker(fn, cfg) {
-  return (req) => new Promise((resolve, reject) => {
+function call(fn, event, req, cfg) {
+  return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (err, result) => {
       if (settled) return;
@@ -172,7 +178,7 @@ export function makeLambdaInvoker(fn, cfg) {
     const context = makeContext(req, cfg, finish);
     let out;
     try {
-      out = fn(buildEvent(req, cfg), context, finish);
+      out = fn(event, context, finish);
     } catch (err) {
       settled = true;
       reject(fromThrown(err));
@@ -185,5 +191,26 @@ export function makeLambdaInvoker(fn, cfg) {
     } else if (fn.length < 3) {
       finish(null, undefined);
     }
-  }).then(toReply);
+  });
+}
+
+/**
+ * Bind a Lambda-style handler with the event options the platform set (a bad one is a
+ * HandlerLoadError): route the request (404 when no route matches, the handler not called),
+ * build its event, and turn the result into a reply — or, for a streamified handler, a reply
+ * the wrapper streams (`{ stream(res) }`).
+ */
+export function makeLambdaInvoker(fn, cfg) {
+  const { eventFormat, routes } = eventOptions();
+  const streaming = isStreaming(fn);
+  return async (req) => {
+    const route = matchRoute(routes, req.method, req.path);
+    if (!route) return notFoundReply();
+    const event = eventFormat === '1.0' ? buildV1Event(req, cfg, route) : buildEvent(req, cfg, route);
+    if (streaming) {
+      const context = makeContext(req, cfg, () => {});
+      return streamingReply(fn, event, context, req.requestId);
+    }
+    return toReply(await call(fn, event, req, cfg), eventFormat);
+  };
 }

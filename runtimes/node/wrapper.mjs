@@ -12,6 +12,7 @@ import {
   jsonReply, readConfig,
 } from './common.mjs';
 import { loadInvoker } from './loader.mjs';
+import './streaming.mjs'; // installs the global `awslambda` before the user's module loads
 
 const cfg = readConfig();
 // LAMBDA_SOCKET: serve on this Unix socket instead of HOST:PORT (runtimes/contract.py).
@@ -122,8 +123,26 @@ async function onRequest(req, res) {
   emit('out', `START RequestId: ${requestId} Version: ${cfg.version}`);
   const startedAt = performance.now();
   const reply = await invoke(state, request);
+  if (reply.stream) {
+    await stream(res, reply, requestId);
+    report(requestId, startedAt);
+    return;
+  }
   report(requestId, startedAt);
   send(res, reply, requestId);
+}
+
+/** A streamified handler's reply: its chunks go out as it writes them. A failure before the
+ * first byte answers as a Function URL does (502); after it, the body is cut off. */
+async function stream(res, reply, requestId) {
+  try {
+    await reply.stream(res);
+  } catch (thrown) {
+    // Process boundary: whatever the user's handler threw must not crash the wrapper.
+    emit('err', errorLogLine(fromThrown(thrown), requestId));
+    if (!res.headersSent) send(res, functionErrorReply(), requestId);
+    else res.destroy();
+  }
 }
 
 // Errors thrown outside any invocation (a timer, a stray promise) are logged, not fatal: the

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 _ROOT = str(Path(__file__).resolve().parent.parent.parent)
 sys.path.insert(0, _ROOT)
@@ -28,8 +29,9 @@ from runtimes.provided import bootstrap  # noqa: E402
 from runtimes.provided.broker import Broker, Invocation, epoch_ms  # noqa: E402
 from runtimes.provided.runtime_api import RuntimeApiServer, parse_error, trace_id  # noqa: E402
 from runtimes.python import wrapper  # noqa: E402
-from runtimes.python.common import Bound, InvokeError, Reply, Request, new_request_id  # noqa: E402
-from runtimes.python.lambda_convention import build_event, to_reply  # noqa: E402
+from runtimes.python.common import Bound, InvokeError, Request, new_request_id  # noqa: E402
+from runtimes.python.gateway import EventOptions  # noqa: E402
+from runtimes.python.lambda_convention import lambda_invoker  # noqa: E402
 
 sys.path.remove(_ROOT)
 
@@ -51,7 +53,12 @@ class ProvidedServer(wrapper.WrapperServer):
 
     def load(self) -> None:
         threading.Thread(target=self.api.serve_forever, daemon=True).start()
-        self.bound = Bound("lambda", self._invoke)
+        try:
+            options = EventOptions.from_env()
+        except InvokeError as exc:
+            self._not_loaded(exc.message)
+            return
+        self.bound = Bound("lambda", lambda_invoker(self._call, self.config.info, options))
         env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": self.api.address}
         try:
             argv = bootstrap.command(self.bootstrap_path)
@@ -99,9 +106,10 @@ class ProvidedServer(wrapper.WrapperServer):
         if self.supervisor is not None:
             self.supervisor.start()
 
-    def _invoke(self, req: Request) -> Reply:
+    def _call(self, payload: dict[str, Any], req: Request) -> object:
+        """Hand one event (built by `lambda_invoker`) to the bootstrap; its result."""
         info = self.config.info
-        event = json.dumps(build_event(req, info)).encode()
+        event = json.dumps(payload).encode()
         request_id = req.request_id
         if self.broker.is_pending(request_id):  # a caller reused an id still in flight
             request_id = new_request_id()
@@ -121,7 +129,7 @@ class ProvidedServer(wrapper.WrapperServer):
         return _reply(invocation)
 
 
-def _reply(invocation: Invocation) -> Reply:
+def _reply(invocation: Invocation) -> object:
     outcome = invocation.outcome
     assert outcome is not None
     if outcome.kind == "error":
@@ -130,7 +138,7 @@ def _reply(invocation: Invocation) -> Reply:
         result = json.loads(outcome.body) if outcome.body.strip() else None
     except ValueError as exc:
         raise InvokeError("InvalidResponse", f"the response is not JSON: {exc}") from exc
-    return to_reply(result)
+    return result
 
 
 def main() -> None:

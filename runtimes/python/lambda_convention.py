@@ -1,7 +1,10 @@
-"""The AWS Lambda convention: `handler(event, context)` with a Function URL (v2.0) event.
+"""The AWS Lambda convention: `handler(event, context)` with a Function URL (v2.0) event, or
+the REST API's payload 1.0 event, routed by the function's route templates (`gateway`).
 
 Existing Lambda functions must run unchanged, so the event, the context and the way a result
 becomes an HTTP response follow what API Gateway HTTP APIs / Function URLs do.
+`lambda_invoker` is the whole HTTP side (route, event, result); the Runtime API worker
+(runtimes/provided/server.py) reuses it with its own way of calling the function.
 """
 
 from __future__ import annotations
@@ -14,15 +17,33 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from runtimes.contract import ACCOUNT_ID, function_arn, log_group_name, log_stream_name
+from runtimes.contract import (
+    ACCOUNT_ID,
+    DEFAULT_ROUTE,
+    function_arn,
+    log_group_name,
+    log_stream_name,
+)
 from runtimes.python.common import (
     JSON_TYPE,
     FunctionInfo,
     InvokeError,
+    Invoker,
     Reply,
     Request,
     is_text,
 )
+from runtimes.python.gateway import (
+    EventOptions,
+    Match,
+    build_v1_event,
+    match,
+    not_found_reply,
+    v1_headers,
+)
+
+Call = Callable[[dict[str, Any], Request], object]
+"""Runs the function on one event and gives its result (the handler's return value)."""
 
 
 class LambdaContext:
@@ -45,8 +66,9 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def build_event(req: Request, info: FunctionInfo) -> dict[str, Any]:
-    """The API Gateway HTTP API v2 / Function URL event for one request."""
+def build_event(req: Request, info: FunctionInfo, route: Match | None = None) -> dict[str, Any]:
+    """The API Gateway HTTP API v2 / Function URL event for one request; `route` is the
+    route template it matched (`$default` when None)."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in req.headers:
@@ -57,9 +79,10 @@ def build_event(req: Request, info: FunctionInfo) -> dict[str, Any]:
             headers[key] = f"{headers[key]},{value}" if key in headers else value
     now = time.time()
     host = headers.get("host", "localhost")
+    route_key = route.key if route is not None else DEFAULT_ROUTE
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
         "rawPath": req.path,
         "rawQueryString": req.query,
         "headers": headers,
@@ -76,7 +99,7 @@ def build_event(req: Request, info: FunctionInfo) -> dict[str, Any]:
                 "userAgent": headers.get("user-agent", ""),
             },
             "requestId": req.request_id,
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
@@ -85,6 +108,8 @@ def build_event(req: Request, info: FunctionInfo) -> dict[str, Any]:
     }
     if cookies:
         event["cookies"] = cookies
+    if route is not None and route.parameters:
+        event["pathParameters"] = route.parameters
     query = _query_parameters(req.query)
     if query:
         event["queryStringParameters"] = query
@@ -109,10 +134,18 @@ def _attach_body(event: dict[str, Any], body: bytes, content_type: str | None) -
         event["isBase64Encoded"] = True
 
 
-def to_reply(result: object) -> Reply:
-    """Turn a handler's result into HTTP: `{statusCode, ...}` as given, anything else as JSON."""
-    if isinstance(result, dict) and "statusCode" in result:
-        return _structured_reply(result)
+def to_reply(result: object, event_format: str = "2.0") -> Reply:
+    """Turn a handler's result into HTTP: `{statusCode, ...}` as given; in 2.0, anything else
+    as JSON (1.0 infers nothing: anything else is an `InvalidResponse`)."""
+    structured = isinstance(result, dict) and "statusCode" in result
+    if event_format == "1.0":
+        if not structured:
+            why = "a payload 1.0 result must be an object with statusCode (and headers, body)"
+            raise InvokeError("InvalidResponse", why)
+        assert isinstance(result, dict)
+        return _structured_reply(result, v1_headers(result))
+    if isinstance(result, dict) and structured:
+        return _structured_reply(result, _v2_headers(result))
     try:
         body = json.dumps(result)
     except (TypeError, ValueError) as exc:
@@ -120,17 +153,21 @@ def to_reply(result: object) -> Reply:
     return Reply(200, (("content-type", JSON_TYPE),), body.encode())
 
 
-def _structured_reply(result: dict[Any, Any]) -> Reply:
-    status = result["statusCode"]
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise InvokeError("InvalidResponse", f"statusCode must be an HTTP status, got {status!r}")
+def _v2_headers(result: dict[Any, Any]) -> list[tuple[str, str]]:
     headers = _result_headers(result.get("headers"))
     cookies = result.get("cookies") or []
     if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
         raise InvokeError("InvalidResponse", "cookies must be a list of strings")
     headers.extend(("set-cookie", cookie) for cookie in cookies)
+    return headers
+
+
+def _structured_reply(result: dict[Any, Any], headers: list[tuple[str, str]]) -> Reply:
+    status = result["statusCode"]
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise InvokeError("InvalidResponse", f"statusCode must be an HTTP status, got {status!r}")
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("content-type", JSON_TYPE))
     body = _result_body(result.get("body"), bool(result.get("isBase64Encoded")))
@@ -166,17 +203,32 @@ def _result_body(body: object, is_base64: bool) -> bytes:
         raise InvokeError("InvalidResponse", f"body is not valid base64: {exc}") from exc
 
 
-def make_invoker(fn: Callable[..., object], info: FunctionInfo) -> Callable[[Request], Reply]:
-    """Bind a Lambda-style handler; async handlers are run to completion on a fresh loop."""
+def lambda_invoker(call: Call, info: FunctionInfo, options: EventOptions) -> Invoker:
+    """The HTTP side of a Lambda function: the request's route (404 when none matches, the
+    function not called), its event in `options`' format, and the result as that format says."""
 
     def invoke(req: Request) -> Reply:
-        context = LambdaContext(req.request_id, info, time.monotonic())
-        result = fn(build_event(req, info), context)
-        if hasattr(result, "__await__"):
-            result = _run_awaitable(result)
-        return to_reply(result)
+        route = match(options.routes, req.method, req.path)
+        if route is None:
+            return not_found_reply()
+        if options.event_format == "1.0":
+            event = build_v1_event(req, info, route)
+        else:
+            event = build_event(req, info, route)
+        return to_reply(call(event, req), options.event_format)
 
     return invoke
+
+
+def make_invoker(fn: Callable[..., object], info: FunctionInfo) -> Invoker:
+    """Bind a Lambda-style handler with the event options the platform set (a bad one is a
+    `HandlerLoadError`); async handlers are run to completion on a fresh loop."""
+
+    def call(event: dict[str, Any], req: Request) -> object:
+        result = fn(event, LambdaContext(req.request_id, info, time.monotonic()))
+        return _run_awaitable(result) if hasattr(result, "__await__") else result
+
+    return lambda_invoker(call, info, EventOptions.from_env())
 
 
 def _run_awaitable(awaitable: Any) -> object:

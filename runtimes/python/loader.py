@@ -7,6 +7,7 @@ so that health checks and invocations can tell the platform *why* the function c
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 from collections.abc import Callable
@@ -49,6 +50,10 @@ def load_invoker(
 def _import(code_dir: str, module_name: str) -> types.ModuleType:
     root = Path(code_dir).resolve()
     sys.path.insert(0, str(root))
+    # Lambda's layer paths next (-I keeps the interpreter itself from reading PYTHONPATH;
+    # users may not set it: only the platform's /opt paths arrive this way)
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[1:1] = [p for p in extra if p not in sys.path]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -14,6 +14,7 @@ from engine.store.mongo.code_store import CODE_COLLECTION, MongoCodeStore
 from engine.store.mongo.codec import Doc
 from engine.store.mongo.function_repo import MongoFunctionRepo, MongoRevisionRepo
 from engine.store.mongo.indexes import ensure_indexes
+from engine.store.mongo.layer_repo import MongoLayerRepo
 from engine.store.mongo.operation_repo import MongoIdempotencyRepo, MongoOperationRepo
 from engine.store.mongo.outages import guard
 from engine.store.ports import CodeStore
@@ -31,6 +32,7 @@ class MongoStore:
     idempotency: MongoIdempotencyRepo = field(init=False)
     tokens: MongoTokenRepo = field(init=False)
     audit: MongoAuditRepo = field(init=False)
+    layers: MongoLayerRepo = field(init=False)
 
     def __post_init__(self) -> None:
         db = self.client[self.database]
@@ -41,6 +43,7 @@ class MongoStore:
         self.idempotency = MongoIdempotencyRepo(db)
         self.tokens = MongoTokenRepo(db)
         self.audit = MongoAuditRepo(db)
+        self.layers = MongoLayerRepo(db)
 
     async def ping(self) -> None:
         with guard("ping"):

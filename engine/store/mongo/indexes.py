@@ -15,6 +15,7 @@ from engine.store.mongo.catalog_repo import RUNTIME_COLLECTION
 from engine.store.mongo.code_store import CODE_COLLECTION, REF_COLLECTION
 from engine.store.mongo.codec import Doc
 from engine.store.mongo.function_repo import FUNCTION_COLLECTION, REVISION_COLLECTION
+from engine.store.mongo.layer_repo import LAYER_COLLECTION, LAYER_USE_COLLECTION
 from engine.store.mongo.operation_repo import OPERATION_COLLECTION
 from engine.store.mongo.outages import guard
 
@@ -42,6 +43,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     AUDIT_COLLECTION: [IndexModel([("at", DESCENDING)])],
     CODE_COLLECTION: [IndexModel([("refs", ASCENDING)]), IndexModel([("created", ASCENDING)])],
     REF_COLLECTION: [IndexModel([("key", ASCENDING)])],  # the code a function's key uses
+    LAYER_COLLECTION: [
+        IndexModel([("name", ASCENDING), ("version", DESCENDING)]),
+        IndexModel([("code_key", ASCENDING)]),  # code sweep
+    ],
+    LAYER_USE_COLLECTION: [IndexModel([("name", ASCENDING), ("version", ASCENDING)])],
 }
 
 

@@ -174,3 +174,19 @@ def test_variables_lambda_users_set_are_allowed(client: TestClient) -> None:
     secrets = {"AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"}
     made = create(client, "aws-sdk", env=env, secrets=secrets)["function"]
     assert made["env"] == env and sorted(made["secrets"]) == sorted(secrets)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/lambda/list?phse=Ready",  # misspelt: not silently ignored
+        "/lambda/list?name=a&name=b",  # which one was meant is not ours to guess
+        "/lambda/list?phase=Ready&phase=Failed",
+    ],
+)
+def test_a_read_with_an_undeclared_or_repeated_parameter_is_422(
+    client: TestClient, query: str
+) -> None:
+    answer = client.get(query)
+    assert (answer.status_code, error_code(answer)) == (422, "invalid_request"), answer.text
+    assert client.get("/lambda/list?name=a&phase=Ready").status_code == 200

@@ -1,5 +1,6 @@
 """DNS rebinding: the control plane answers only for its own host names, reads included; the
-allow-list comes right from a public URL with a port; /endpoint/* is exempt."""
+allow-list comes right from a public URL with a port; /endpoint/* and /internal/artifacts/*
+(which function pods call by the control plane's Service name) are exempt, nothing else."""
 
 from __future__ import annotations
 
@@ -24,6 +25,22 @@ def test_reads_for_a_foreign_host_are_refused_even_with_a_token(client: TestClie
     assert client.get("/openapi.json", headers=EVIL).status_code == 403
     endpoint = client.get(f"/endpoint/{key}", headers=EVIL)
     assert error_code(endpoint) == "function_not_ready"  # reached the (fake) target
+
+
+def test_function_pods_reach_artifacts_under_the_service_name_and_nothing_else(
+    client: TestClient,
+) -> None:
+    pod = {"Host": "lambdaclone-control-plane.lambdaclone-system.svc.cluster.local:8000"}
+    artifact = f"/internal/artifacts/fn-a/{'0' * 64}"
+    for host in (pod, EVIL):
+        # Past the guard to the route, which asks for its pull token itself.
+        answer = client.get(artifact, headers={**host, "Authorization": ""})
+        assert (answer.status_code, error_code(answer)) == (401, "unauthenticated"), answer.text
+        for path in ("/lambda/list", "/internal/artifactsX/fn-a", "/internal/other", "/internal/"):
+            refused = client.get(path, headers=host)
+            assert (refused.status_code, error_code(refused)) == (403, "host_not_allowed"), path
+        refused = client.post("/lambda", json={"name": "x", "file": "x = 1"}, headers=host)
+        assert (refused.status_code, error_code(refused)) == (403, "host_not_allowed")
 
 
 def test_a_public_url_with_a_port_allows_its_host(settings: Settings, target: FakeTarget) -> None:

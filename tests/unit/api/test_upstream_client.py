@@ -30,7 +30,7 @@ def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(test())
 
 
-def test_connections_are_kept_alive_and_chunked_bodies_decoded() -> None:
+def test_connections_are_kept_alive_and_chunked_bodies_streamed() -> None:
     connections: list[int] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -53,11 +53,48 @@ def test_connections_are_kept_alive_and_chunked_bodies_decoded() -> None:
         client = UpstreamClient(max_body=1024, keepalive_s=30)
         for _ in range(3):
             answer = await client.send(upstream, "GET", "/p?q=1", [(b"host", b"h")], None)
-            assert (answer.status, answer.body) == (201, b"abcde")
+            assert (answer.status, answer.body) == (201, b"")
             assert (b"X-A", b"1") in answer.headers
+            assert answer.stream is not None
+            assert [chunk async for chunk in answer.stream.chunks()] == [b"abc", b"de"]
+            answer.stream.close()  # read whole: the connection goes back to the pool
         await client.close()
         server.close()
         assert len(connections) == 1  # one connection served all three
+
+    run(test)
+
+
+def test_a_stream_cut_off_by_the_worker_fails_and_its_connection_is_not_reused() -> None:
+    connections: list[int] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        await read_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        await writer.drain()
+        writer.close()  # dies mid-stream
+
+    async def test() -> None:
+        server, upstream = await serve(handler)
+        client = UpstreamClient(max_body=1024, keepalive_s=30)
+        released: list[bool] = []
+        answer = await client.send(upstream, "GET", "/", [(b"host", b"h")], None)
+        assert answer.stream is not None
+        answer.stream.on_close.append(lambda: released.append(True))
+        chunks = answer.stream.chunks()
+        assert await anext(chunks) == b"abc"
+        with pytest.raises(UpstreamFailed, match="cut off"):
+            await anext(chunks)
+        answer.stream.close()
+        answer.stream.close()  # once only
+        assert released == [True]
+        again = await client.send(upstream, "GET", "/", [(b"host", b"h")], None)
+        assert again.stream is not None
+        again.stream.close()
+        await client.close()
+        server.close()
+        assert len(connections) == 2  # the broken connection was not pooled
 
     run(test)
 

@@ -79,6 +79,17 @@ def test_values_and_lists_are_read(stack_config: dict[str, str]) -> None:
     assert config.mongo_storage_size == "50Gi"
 
 
+def test_function_egress_defaults_to_the_internet_and_can_be_closed(
+    stack_config: dict[str, str],
+) -> None:
+    _set(stack_config, mongoPassword="0123456789abcdef0123")
+    assert load_config().function_egress_cidrs == ("0.0.0.0/0",)
+    _set(stack_config, functionEgressCidrs="[]")
+    assert load_config().function_egress_cidrs == ()
+    _set(stack_config, functionEgressCidrs='["203.0.113.0/24"]')
+    assert load_config().function_egress_cidrs == ("203.0.113.0/24",)
+
+
 def test_region_falls_back_to_the_aws_provider_config(stack_config: dict[str, str]) -> None:
     _set(stack_config, mongoPassword="0123456789abcdef0123")
     stack_config["aws:region"] = "ap-northeast-2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -59,6 +60,36 @@ def test_control_plane_runs_as_its_service_account(stack: StackRun) -> None:
     ):
         assert "value" not in env[secret_env]
         assert env[secret_env]["valueFrom"]["secretKeyRef"]["name"]
+
+
+def test_function_pods_fetch_artifacts_from_the_service_on_the_pods_own_port(
+    stack: StackRun,
+) -> None:
+    """ADR 0048's init container downloads from this URL. The VPC CNI opens a Service to an
+    egress rule on the first Service port targeting the rule's port, and only a port equal to
+    its target is safe on EKS (docs/adr/0051): so that first port is the pod's, and the URL's."""
+    deployment = _named(stack, "kubernetes:apps/v1:Deployment", "lambdaclone-control-plane")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    url = urlsplit(env["LAMBDACLONE_K8S_ARTIFACT_URL"])
+    service = _named(stack, "kubernetes:core/v1:Service", "lambdaclone-control-plane")
+    assert (url.scheme, url.hostname, url.path) == (
+        "http",
+        f"lambdaclone-control-plane.{SYSTEM_NS}.svc.cluster.local",
+        "",
+    )
+    assert service["metadata"]["namespace"] == SYSTEM_NS
+    assert service["spec"]["selector"] == deployment["spec"]["template"]["metadata"]["labels"]
+    (pod_port,) = container["ports"]
+    assert url.port == pod_port["containerPort"] == int(env["LAMBDACLONE_PORT"])
+    ports = service["spec"]["ports"]
+    assert {p["targetPort"] for p in ports} == {url.port}, "every port leads to the pod's"
+    assert ports[0]["port"] == url.port, "the first one is the pod's port itself"
+    ingress = _named(stack, "kubernetes:networking.k8s.io/v1:Ingress", "lambdaclone-control-plane")
+    (rule,) = ingress["spec"]["rules"]
+    (path,) = rule["http"]["paths"]
+    by_name = {p["name"]: p["port"] for p in ports}
+    assert by_name[path["backend"]["service"]["port"]["name"]] == 80, "the Ingress's is kept"
 
 
 def test_in_cluster_control_plane_may_also_use_the_state_prefix(stack: StackRun) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from infra.alb_controller import SERVICE_ACCOUNT as ALB_SERVICE_ACCOUNT
 from infra.config import CONTROL_PLANE_GROUP, IMAGE_REPOSITORIES
+from infra.control_plane_config import LABELS as CONTROL_PLANE_LABELS
 from infra.outputs import OUTPUT_NAMES, SECRET_OUTPUTS
 from tests.fixtures.infra_stack import (
     ISSUER_HOST,
@@ -223,11 +224,16 @@ def test_no_ingress_routes_to_mongodb(stack: StackRun) -> None:
         assert "mongodb" not in json.dumps(ingress.inputs["spec"])
 
 
-def test_only_system_namespace_pods_may_connect_to_mongodb(stack: StackRun) -> None:
-    policy = stack.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs
+def test_only_the_control_plane_pods_may_connect_to_mongodb(stack: StackRun) -> None:
+    policy = stack.one(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy", "mongodb-control-plane-only"
+    ).inputs
     assert policy["metadata"]["namespace"] == SYSTEM_NS
+    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "mongodb"
     (rule,) = policy["spec"]["ingress"]
-    assert rule["from"] == [{"podSelector": {}}], "same namespace only"
+    control_plane = {"matchLabels": CONTROL_PLANE_LABELS}
+    assert rule["from"] == [{"podSelector": control_plane}], "its namespace, its labels"
+    assert rule["ports"] == [{"port": 27017, "protocol": "TCP"}]
 
 
 def test_mongodb_runs_mongo7_on_a_persistent_volume(stack: StackRun) -> None:
@@ -257,7 +263,7 @@ def test_storage_class_is_encrypted_ebs(stack: StackRun) -> None:
     sc = stack.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs
     assert sc["provisioner"] == "ebs.csi.aws.com"
     assert sc["parameters"]["encrypted"] == "true"
-    addon = stack.one("aws:eks/addon:Addon").inputs
+    addon = stack.one("aws:eks/addon:Addon", "lambdaclone-ebs-csi").inputs
     assert addon["addonName"] == "aws-ebs-csi-driver"
     assert addon["serviceAccountRoleArn"] == _role_named(stack, "lambdaclone-ebs-csi").state["arn"]
 

@@ -22,7 +22,9 @@ def test_ten_concurrent_creates_all_become_ready(
     keys = [new_key() for _ in range(FUNCTIONS)]
     with ThreadPoolExecutor(max_workers=FUNCTIONS) as pool:
         list(pool.map(lambda key: target.apply(function_spec(key), lambda _line: None), keys))
-    assert all(cluster.is_available(key) for key in keys)
+    # apply returned once each function's pods were ready and in its Service's endpoints; the
+    # Deployment controller sets its own Available condition a moment later
+    wait_for(lambda: all(cluster.is_available(key) for key in keys), 30, "Deployments Available")
     assert set(keys) <= target.service.stack_keys()
 
     with ThreadPoolExecutor(max_workers=FUNCTIONS) as pool:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.integration.engine.local.served import Served, cgroups_of, workers_of
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.long]
 KILLS = 54
 DELAYS_MS = (0, 3, 6, 10, 15, 20, 25, 30, 40, 50, 65, 80, 100, 130, 170, 220, 300, 450)
 """Delays after the 202: a create or update takes ~30-300 ms here (a pre-started worker, or a

@@ -1,0 +1,3 @@
+module lambdaclone.invalid/dataplane
+
+go 1.22
