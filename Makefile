@@ -5,7 +5,6 @@ SHELL := bash
 
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST_ARGS ?=
-PYTEST_WORKERS ?= 2
 IMAGES ?=
 REGISTRY ?=
 REGISTRY_AUTHFILE ?=
@@ -42,7 +41,7 @@ typecheck: venv
 	$(UV) run mypy
 
 pytest: venv
-	$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(UV) run python -m tests.parts $(PYTEST_ARGS)
 
 bench: venv tools ## print the benchmark tables (see docs/benchmarks.md)
 	$(UV) run python bench/all.py

@@ -25,22 +25,23 @@ and describe both encodings in OpenAPI through `openapi_extra`.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import re
 from collections import Counter
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
-from functools import cache
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
-from engine import package, package_files
+from api.forms import (
+    JSON_FORM_FIELDS,
+    duplicate,
+    form_value,
+    invalid,
+    json_object,
+    read_form,
+)
+from engine import package
 from engine.catalog import DEFAULT_RUNTIME
 from engine.errors import (
     InvalidInput,
@@ -58,14 +59,6 @@ MULTIPART_TYPE = "multipart/form-data"
 ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
 BODY_OVERHEAD = 64 * 1024
 """Room for the fields beside the code when bounding the body size."""
-FORM_MAX_FILES = 1000
-"""`file`/`code`, or the `files` parts of a package uploaded file by file."""
-FILES_PART = "files"
-FORM_MAX_FIELDS = 32
-JSON_FORM_FIELDS = frozenset({"env", "secrets"})
-"""Form fields that carry a JSON object (a form field is text)."""
-FORM_NUMBER_RE = re.compile(r"0|[1-9][0-9]{0,17}")
-"""A number in a form: decimal digits, no sign, space, leading zero, point or exponent."""
 
 
 def _range(name: str) -> dict[str, Any]:
@@ -191,8 +184,8 @@ async def read_body(
         if media_type in ZIP_TYPES:
             return _query_fields(request, model), await _read_package(request, limit)
         if media_type == MULTIPART_TYPE:
-            return await _read_form(request, model, limit)
-        return model.model_validate(_json_object(await _read_all(request, limit))), None
+            return await read_form(request.headers, _bounded(request, limit), model, limit)
+        return model.model_validate(json_object(await _read_all(request, limit))), None
     except ValidationError as exc:
         raise RequestValidationError(
             [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
@@ -236,12 +229,12 @@ def _query_fields(request: Request, model: type[M]) -> M:
     items = [(n, v) for n, v in request.query_params.multi_items() if n not in own]
     twice = [name for name, count in Counter(name for name, _ in items).items() if count > 1]
     if twice:
-        raise _duplicate(twice[0])
+        raise duplicate(twice[0])
     fields: dict[str, Any] = {}
     for name, value in items:
         if name in {"file", "code"}:
-            raise _invalid(["query", name], "the body is the code: do not also give `file`")
-        fields[name] = _form_value(model, name, value)
+            raise invalid(["query", name], "the body is the code: do not also give `file`")
+        fields[name] = form_value(model, name, value)
     return model.model_validate(fields)
 
 
@@ -250,121 +243,6 @@ def _route_query_names(request: Request) -> frozenset[str]:
     dependant = getattr(request.scope.get("route"), "dependant", None)
     params = getattr(dependant, "query_params", ()) if dependant is not None else ()
     return frozenset(str(getattr(p, "alias", "") or getattr(p, "name", "")) for p in params)
-
-
-async def _read_form(request: Request, model: type[M], limit: int) -> tuple[M, bytes | None]:
-    """A multipart form; no part can be larger than the bounded body, so Starlette's own
-    per-field bound (1 MiB by default, below a large `max_code_bytes`) is lifted to it."""
-    async with aclosing(_bounded(request, limit)) as chunks:
-        parser = MultiPartParser(
-            request.headers,
-            chunks,
-            max_files=FORM_MAX_FILES,
-            max_fields=FORM_MAX_FIELDS,
-            max_part_size=limit,
-        )
-        try:
-            form = await parser.parse()
-        except MultiPartException as exc:
-            raise _invalid(["body"], f"malformed multipart form: {exc.message}") from exc
-    try:
-        return await _form_fields(form, model)
-    finally:
-        await form.close()
-
-
-async def _form_fields(form: FormData, model: type[M]) -> tuple[M, bytes | None]:
-    items = form.multi_items()
-    names = Counter(name for name, _ in items if name != FILES_PART)
-    twice = [name for name, count in names.items() if count > 1]
-    if twice:
-        raise _duplicate(twice[0])
-    fields: dict[str, Any] = {}
-    upload: bytes | None = None
-    parts: list[tuple[str, bytes]] = []
-    for name, value in items:
-        if isinstance(value, UploadFile) and name == FILES_PART:
-            parts.append((value.filename or "", await value.read()))
-        elif isinstance(value, UploadFile):
-            if name not in {"file", "code"}:
-                raise _invalid(["body", name], "only `file` or `files` may be uploaded files")
-            if upload is not None:  # `file` and `code` both uploaded
-                why = "give the code once: as `file` or as `code`"
-                raise InvalidInput(why, field="code", code="conflicting_fields")
-            upload = await value.read()
-        elif name == FILES_PART:
-            raise _invalid(["body", name], "each `files` part is a file named by its path")
-        else:
-            fields[name] = _form_value(model, name, value)
-    if parts and upload is not None:
-        why = "give the code once: as `file`, `code` or `files`"
-        raise InvalidInput(why, field="code", code="conflicting_fields")
-    if parts:  # zipped off the loop, then read as any package
-        upload = await asyncio.to_thread(package_files.archive_of, parts)
-    return model.model_validate(fields), upload
-
-
-def _form_value(model: type[BaseModel], name: str, text: str) -> object:
-    if name == "layers":
-        return [part.strip() for part in text.split(",") if part.strip()]
-    if name in JSON_FORM_FIELDS:
-        return _form_json(name, text)
-    if name in _number_fields(model):
-        return _form_number(name, text)
-    return text
-
-
-@cache
-def _number_fields(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(
-        name for name, field in model.model_fields.items() if int in get_args(field.annotation)
-    )
-
-
-def _form_number(name: str, text: str) -> int:
-    if not FORM_NUMBER_RE.fullmatch(text):
-        raise _invalid(["body", name], "a number in a form is written in decimal digits only")
-    return int(text)
-
-
-def _form_json(name: str, text: str) -> object:
-    try:
-        return _json_object(text.encode())
-    except RequestValidationError as exc:
-        raise _invalid(["body", name], f"{name} must be a JSON object in a form") from exc
-
-
-def _json_object(raw: bytes) -> object:
-    """JSON as the standard says it, once: one number type (`128.0` is the integer 128, as
-    JSON Schema has it; `1.5` is not), no NaN or Infinity, and a key given twice is refused
-    (parsers disagree on which one wins)."""
-    try:
-        return json.loads(
-            raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_number
-        )
-    except (ValueError, RecursionError) as exc:
-        raise _invalid(["body"], f"invalid JSON: {exc}") from exc
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found = dict(pairs)
-    if len(found) < len(pairs):
-        counts = Counter(name for name, _ in pairs)
-        raise _duplicate(next(name for name, n in counts.items() if n > 1))
-    return found
-
-
-def _number(text: str) -> float | int:
-    value = float(text)
-    return int(value) if value.is_integer() else value
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _duplicate(name: str) -> InvalidInput:
-    return InvalidInput(f"{name!r} is given twice", field=name, code="duplicate_field")
 
 
 def _check_size(request: Request, limit: int, is_package: bool = False) -> None:
@@ -381,10 +259,6 @@ def _too_large(size: str, limit: int, is_package: bool = False) -> LambdaCloneEr
     return PayloadTooLarge(
         f"request body is {size} bytes; the limit is {limit}", detail={"limit": limit}
     )
-
-
-def _invalid(loc: list[str], message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": tuple(loc), "msg": message, "type": "value_error"}])
 
 
 def body_openapi(model: type[BaseModel]) -> dict[str, Any]:

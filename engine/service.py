@@ -25,6 +25,7 @@ from pathlib import PurePath
 
 from engine.catalog import DEFAULT_RUNTIME as BUILTIN_DEFAULT
 from engine.catalog import Catalog, builtin_catalog, find_entry
+from engine.env_rules import check_environment_size, check_secret_updates
 from engine.errors import (
     FunctionDeleting,
     FunctionNotFound,
@@ -54,13 +55,7 @@ from engine.runner import OperationRunner
 from engine.spec import FunctionSpec, Secrets
 from engine.store import IdempotencyClaim, SeedResult, Store
 from engine.target import Target
-from engine.validation import (
-    Changes,
-    check_environment_size,
-    check_secret_updates,
-    validate_create,
-    validate_update,
-)
+from engine.validation import Changes, validate_create, validate_update
 from runtimes.registry import driver
 
 

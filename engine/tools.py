@@ -78,6 +78,22 @@ def ferretdb_path() -> Path:
     )
 
 
+def esbuild_path() -> Path:
+    """The TypeScript compiler node packages are built with: the cache's at ESBUILD_VERSION
+    (keyed by version: another version's cache is never used), else an `esbuild` on PATH
+    (an image that installs that same release there)."""
+    version = pinned_versions()["ESBUILD_VERSION"]
+    built = cache_dir() / f"esbuild-{version}"
+    if (built / ".complete").is_file():
+        return built / "bin" / "esbuild"
+    on_path = shutil.which("esbuild")
+    if on_path is not None and not Path(on_path).is_relative_to(cache_dir()):
+        return Path(on_path)
+    raise ToolMissing(
+        f"esbuild {version} is not in {cache_dir()}; run `tools/bootstrap.sh esbuild`"
+    )
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text().strip()

@@ -68,6 +68,23 @@ class BuildPlan:
     files: tuple[PlannedFile, ...]
     argv: tuple[str, ...]
     env: Mapping[str, str]
+    outputs: tuple[Path, ...] = ()
+    """What the command writes that the platform keeps (a compile's output beside its sources)."""
+
+
+@dataclass(frozen=True)
+class CompileRequest:
+    """A package whose handler is written in a language its runtime compiles at deploy time
+    (TypeScript, for node): the compiler writes beside the sources, in the unpacked package."""
+
+    code_dir: Path
+    """The unpacked package, its dependencies linked in (the compile's cwd)."""
+    source: str
+    """The handler's source file, relative (`src/index.ts`), as `compile_source` chose it."""
+    compiler: Toolchain
+    runtime_version: str
+    package_type: str = ""
+    """The package.json's `type` (`module`, `commonjs`, or empty)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +191,16 @@ class RuntimeDriver:
         """What must run before a worker can start; None when nothing has to be built."""
         del request
         return None
+
+    def compile_source(self, handler: str, files: frozenset[str]) -> str | None:
+        """The package file (`files`: its paths) that must be compiled for `handler` to load;
+        None when the runtime loads the package as it is."""
+        del handler, files
+        return None
+
+    def compile(self, request: CompileRequest) -> BuildPlan:
+        """How `request.source` is compiled into the file the wrapper loads."""
+        raise NotImplementedError
 
     def build_inputs(self) -> tuple[Path, ...]:
         """Files of the runtime whose content, with the code and handler, keys a build."""

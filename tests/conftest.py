@@ -108,19 +108,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         )
 
 
-KUBERNETES_GROUP = "kubernetes"
-_KUBERNETES_MARKS = ("cluster", "real_node")
-_KUBERNETES_FIXTURES = frozenset({"kube_cluster", "pulumi_env"})
+_KWOK_FIXTURES = frozenset({"kube_cluster", "pulumi_env"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """For parallel runs (`make test` runs pytest-xdist with `--dist loadgroup`): every test
-    of the test cluster runs in one worker, so one worker starts the cluster and the real
-    node; tests marked `long` come first, so the workers finish at about the same time."""
+    """A test that uses a test cluster carries its mark even when its file does not say so
+    (`real_node` for the real node's cluster, `cluster` for the kwok one), so `make test`'s
+    parts (`tests/parts.py`) keep each cluster in one process."""
     del config
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
-        marked = any(item.get_closest_marker(name) for name in _KUBERNETES_MARKS)
-        if marked or uses & _KUBERNETES_FIXTURES:
-            item.add_marker(pytest.mark.xdist_group(KUBERNETES_GROUP))
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+        if "real_cluster" in uses and not item.get_closest_marker("real_node"):
+            item.add_marker(pytest.mark.real_node)
+        if uses & _KWOK_FIXTURES and not item.get_closest_marker("cluster"):
+            item.add_marker(pytest.mark.cluster)

@@ -61,6 +61,7 @@ class DataPlane:
         self.ids = UpstreamIds()
         self.child: Child | None = None
         self.pushed: Table | None = None
+        self._pushed_to: Child | None = None
         self._counted: dict[str, int] = {}  # in-flight counts added to Traffic, per upstream id
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -102,10 +103,13 @@ class DataPlane:
         return out
 
     async def sync(self) -> None:
-        table = self.table()
-        if table != self.pushed and self.child is not None:
-            await self.child.push(table)
-            self.pushed = table
+        """Push the table if it changed, or if the data plane is a new process (restarted):
+        what was pushed is remembered with the process it went to."""
+        child, table = self.child, self.table()
+        if child is None or (child is self._pushed_to and table == self.pushed):
+            return
+        await child.push(table)
+        self.pushed, self._pushed_to = table, child
 
     async def _keep_synced(self) -> None:
         while True:
@@ -128,7 +132,6 @@ class DataPlane:
                 except DataPlaneFailed as exc:
                     log.warning("%s", exc)
                     continue
-                self.pushed = None
                 break
 
     # --- what the data plane saw --------------------------------------------------------------

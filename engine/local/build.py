@@ -3,7 +3,8 @@
 A deployment directory is written to a temporary sibling and renamed into place, so a crash
 never leaves a half-written one. A package (`engine.package`) is unpacked there, each file
 checked against the manifest validated at the door, its declared dependencies installed once
-per set (`engine.local.dependencies`) and linked in beside its files. A build
+per set (`engine.local.dependencies`) and linked in beside its files, and a TypeScript handler
+compiled beside its sources (`engine.local.source_compile`). A build
 (`RuntimeDriver.build`: the Go compile today) runs once per digest — the runtime, the code,
 the handler and the runtime's own build inputs — into `artifacts/<digest>/`, shared by every
 deployment and function with the same digest; concurrent builds of one digest wait for each
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from engine import package
 from engine.errors import PackageRefused, TargetError, ToolMissing
-from engine.local import dependencies
+from engine.local import dependencies, source_compile
 from engine.local.dependencies import file_lock as _file_lock
 from engine.local.layout import Layout
 from engine.local.toolchains import Toolchains
@@ -121,6 +122,7 @@ def _materialise_package(
             )
         if deps is not None:
             progress(f"dependencies: linked {dependencies.link_into(deps, tmp)} files")
+        filename = source_compile.compile_into(spec, tmp, progress) or filename
         _install(tmp, code_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

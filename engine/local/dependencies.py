@@ -154,7 +154,7 @@ def _build(
         else:
             argv = _npm_argv(toolchain, "package-lock.json" in manifests)
         run(argv, work, build_env(toolchain), progress, installer.tool)
-        if installer.tool == "npm":
+        if installer.tool == "npm" and (work / "node_modules").is_dir():  # none: no deps
             (work / "node_modules").replace(staged / "node_modules")
         readable(staged)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,9 @@ function findFile(codeDir, file) {
 }
 
 async function importModule(path, file) {
+  // A compiled handler (TypeScript, runtimes/node/driver.py) has its source map beside it:
+  // stack traces then name the .ts lines, as `node --enable-source-maps` would.
+  if (existsSync(`${path}.map`)) process.setSourceMapsEnabled(true);
   try {
     return await import(pathToFileURL(path).href);
   } catch (err) {
@@ -55,9 +58,17 @@ function namedExport(ns, name) {
   return isContainer && Object.hasOwn(exported, name) ? exported[name] : undefined;
 }
 
+// CommonJS compiled from ES syntax (esbuild's TypeScript output, tsc, Babel) keeps an
+// `export default` as module.exports.default, flagged __esModule: that is its default export.
+function defaultExport(ns) {
+  const exported = ns.default;
+  if (typeof exported === 'function') return exported;
+  return exported?.__esModule && typeof exported.default === 'function' ? exported.default : undefined;
+}
+
 function choose(ns, fnName, convention) {
   const named = namedExport(ns, fnName);
-  const fallback = typeof ns.default === 'function' ? ns.default : undefined;
+  const fallback = defaultExport(ns);
   if (convention !== 'auto') {
     const fn = typeof named === 'function' ? named : fallback;
     return fn && { fn, convention };

@@ -7,17 +7,14 @@ from typing import Any
 import pytest
 
 from engine.catalog import Catalog, RuntimeEntry
+from engine.env_rules import RESERVED_ENV, check_env, check_secret_updates, reserved_env
 from engine.errors import CodeTooLarge, InvalidInput, UnknownRuntime
 from engine.spec import Env, FunctionConfig, FunctionSpec, Limits, SealedValue, Secrets
 from engine.validation import (
-    RESERVED_ENV,
     check_code,
-    check_env,
     check_handler,
     check_limits,
     check_name,
-    check_secret_updates,
-    reserved_env,
     validate_create,
     validate_update,
 )

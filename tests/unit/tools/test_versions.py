@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from engine.tools import REPO_ROOT, pinned_versions, tool_env, tool_path
+from engine.tools import REPO_ROOT, esbuild_path, pinned_versions, tool_env, tool_path
 
 V = pinned_versions()
 
@@ -73,3 +73,11 @@ def test_kubernetes_provider_serves_the_pinned_version() -> None:
 def test_control_plane_binaries_are_version_stamped() -> None:
     out = _run(str(tool_path("kube-apiserver")), "--version")
     assert out.strip() == f"Kubernetes v{V['KUBERNETES_VERSION']}"
+
+
+def test_esbuild_is_the_pinned_release() -> None:
+    """The compiler of TypeScript handlers: the binary the engine finds reports ESBUILD_VERSION,
+    and the cache holds it under that version."""
+    found = esbuild_path()
+    assert _run(str(found), "--version").strip() == V["ESBUILD_VERSION"]
+    assert found.parent.parent.name == f"esbuild-{V['ESBUILD_VERSION']}"

@@ -1,0 +1,61 @@
+"""Run the suite as three pytest processes at once (`make test`; ADR 0054).
+
+Most of the suite's time is waiting — for a kubelet, a Pulumi `up`, a control plane coming back
+after a SIGKILL — so three processes on two cores finish far sooner than one. The parts are
+marker expressions that keep each test cluster in one process (the real node's and the kwok
+one's are two clusters; `tests/conftest.py` marks every test that uses one), and put the crash
+test (`long`) beside the kwok cluster. Each part writes to its own log; the logs are printed
+whole, one after the other, and the exit status is the worst part's.
+
+`python -m tests.parts [pytest arguments]`: the arguments go to every part (a part with no
+test selected is fine).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PARTS = (
+    ("real node", "real_node"),
+    ("kwok cluster and long", "(cluster or long) and not real_node"),
+    ("the rest", "not (cluster or real_node or long)"),
+)
+NO_TESTS_COLLECTED = 5
+
+
+def main(args: list[str]) -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="lc-parts-"))
+    started = time.monotonic()
+    runs = []
+    for index, (name, expression) in enumerate(PARTS):
+        log = scratch / f"part-{index}.log"
+        basetemp = scratch / f"tmp-{index}"  # pytest's numbered dirs are not shared
+        argv = [sys.executable, "-m", "pytest", "-m", expression, f"--basetemp={basetemp}", *args]
+        with log.open("wb") as out:
+            runs.append((name, log, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)))
+    finished: dict[str, float] = {}
+    while len(finished) < len(runs):
+        for name, _, proc in runs:
+            if name not in finished and proc.poll() is not None:
+                finished[name] = time.monotonic() - started
+        time.sleep(1)
+    statuses = [(name, proc.returncode) for name, _, proc in runs]
+    for (name, log, _), (_, status) in zip(runs, statuses, strict=True):
+        sys.stdout.write(f"\n===== part: {name} (exit {status}) =====\n")
+        sys.stdout.write(log.read_text(errors="replace"))
+    for name, status in statuses:
+        print(f"part {name!r}: exit {status}, done after {finished[name]:.0f} s")
+    shutil.rmtree(scratch, ignore_errors=True)
+    failed = [status for _, status in statuses if status not in (0, NO_TESTS_COLLECTED)]
+    return max(failed, default=0)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main(sys.argv[1:]))
