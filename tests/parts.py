@@ -1,11 +1,12 @@
-"""Run the suite as three pytest processes at once (`make test`; ADR 0054).
+"""Run the suite as four pytest processes at once (`make test`; ADR 0054).
 
 Most of the suite's time is waiting — for a kubelet, a Pulumi `up`, a control plane coming back
 after a SIGKILL — so three processes on two cores finish far sooner than one. The parts are
 marker expressions that keep each test cluster in one process (the real node's and the kwok
 one's are two clusters; `tests/conftest.py` marks every test that uses one), and put the crash
-test (`long`) beside the kwok cluster. Each part writes to its own log; the logs are printed
-whole, one after the other, and the exit status is the worst part's.
+test (`long`) beside the kwok cluster; the rest is halved by module. Each part writes to its
+own log; the logs are printed whole, one after the other, and the exit status is the worst
+part's.
 
 `python -m tests.parts [pytest arguments]`: the arguments go to every part (a part with no
 test selected is fine).
@@ -21,24 +22,31 @@ import tempfile
 import time
 from pathlib import Path
 
+REST = "not (cluster or real_node or long)"
 PARTS = (
-    ("real node", "real_node"),
-    ("kwok cluster and long", "(cluster or long) and not real_node"),
-    ("the rest", "not (cluster or real_node or long)"),
+    ("real node", "real_node", ""),
+    ("kwok cluster and long", "(cluster or long) and not real_node", ""),
+    ("the rest, first half", REST, "0/2"),
+    ("the rest, second half", REST, "1/2"),
 )
+"""(name, marker expression, shard of the modules: `tests/conftest.py` SHARD_ENV)."""
 NO_TESTS_COLLECTED = 5
+SHARD_ENV = "LAMBDACLONE_TEST_SHARD"
+"""`k/n`: a part runs only the test modules whose name hashes to k of n (tests/conftest.py)."""
 
 
 def main(args: list[str]) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="lc-parts-"))
     started = time.monotonic()
     runs = []
-    for index, (name, expression) in enumerate(PARTS):
+    for index, (name, expression, shard) in enumerate(PARTS):
         log = scratch / f"part-{index}.log"
         basetemp = scratch / f"tmp-{index}"  # pytest's numbered dirs are not shared
         argv = [sys.executable, "-m", "pytest", "-m", expression, f"--basetemp={basetemp}", *args]
+        env = {**os.environ, SHARD_ENV: shard} if shard else dict(os.environ)
         with log.open("wb") as out:
-            runs.append((name, log, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)))
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+            runs.append((name, log, proc))
     finished: dict[str, float] = {}
     while len(finished) < len(runs):
         for name, _, proc in runs:

@@ -237,8 +237,12 @@ class KubeApi:
     def _request(self, path: str, params: Mapping[str, str | int] | None) -> httpx.Response | None:
         token = self._tokens.token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        query = dict(params or {})
         try:
-            response = self._client.get(path, params=dict(params or {}), headers=headers)
+            try:
+                response = self._client.get(path, params=query, headers=headers)
+            except httpx.TransportError:  # a pooled connection gone bad: a GET may be retried
+                response = self._client.get(path, params=query, headers=headers)
         except httpx.HTTPError as exc:
             raise TargetError(f"kubernetes API GET {path}: {exc}") from exc
         if response.status_code == httpx.codes.NOT_FOUND:
