@@ -1,10 +1,11 @@
-"""Run the suite as four pytest processes at once (`make test`; ADR 0054).
+"""Run the suite as three pytest processes at once (`make test`; ADR 0054).
 
 Most of the suite's time is waiting — for a kubelet, a Pulumi `up`, a control plane coming back
 after a SIGKILL — so three processes on two cores finish far sooner than one. The parts are
 marker expressions that keep each test cluster in one process (the real node's and the kwok
 one's are two clusters; `tests/conftest.py` marks every test that uses one), and put the crash
-test (`long`) beside the kwok cluster; the rest is halved by module. Each part writes to its
+test (`long`) beside the kwok cluster; the rest may be split by module (a shard, unused by
+default: four processes were slower than three on two cores). Each part writes to its
 own log; the logs are printed whole, one after the other, and the exit status is the worst
 part's.
 
@@ -26,8 +27,7 @@ REST = "not (cluster or real_node or long)"
 PARTS = (
     ("real node", "real_node", ""),
     ("kwok cluster and long", "(cluster or long) and not real_node", ""),
-    ("the rest, first half", REST, "0/2"),
-    ("the rest, second half", REST, "1/2"),
+    ("the rest", REST, ""),
 )
 """(name, marker expression, shard of the modules: `tests/conftest.py` SHARD_ENV)."""
 NO_TESTS_COLLECTED = 5
