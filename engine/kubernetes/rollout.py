@@ -137,13 +137,21 @@ def _container_failure(pod: str, status: Mapping[str, Any]) -> StartFailure | No
     restarts = int(status.get("restartCount") or 0)
     container = status.get("name", CONTAINER)
     reason = str(waiting.get("reason") or "")
-    if reason in STUCK_WAITING:
+    if reason in STUCK_WAITING and not _transient(str(waiting.get("message") or "")):
         message = f"container {container}: {reason}: {waiting.get('message', '')}".strip()
         return StartFailure(reason, message.rstrip(": "), pod, restarts=restarts)
     crashed = reason in CRASH_WAITING or restarts >= CRASHES_BEFORE_FAILING
     if last.get("reason") == "OOMKilled" or (crashed and last):
         return _crash(pod, str(container), last, restarts, reason)
     return None
+
+
+TRANSIENT_MESSAGES = ("failed to sync secret cache", "failed to sync configmap cache")
+"""A kubelet that has not yet watched a new Secret/ConfigMap says so, then retries: waiting."""
+
+
+def _transient(message: str) -> bool:
+    return any(part in message for part in TRANSIENT_MESSAGES)
 
 
 def _crash(

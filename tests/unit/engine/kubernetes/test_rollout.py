@@ -160,6 +160,18 @@ def test_an_unpullable_image_fails_the_rollout() -> None:
     assert "not found" in failure.message
 
 
+def test_a_kubelet_still_syncing_a_new_secret_is_waited_for_a_missing_key_is_not() -> None:
+    def waiting(message: str) -> dict[str, Any]:
+        state = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
+        return {"name": "fetch-artifact", "state": state}
+
+    syncing = waiting("failed to sync secret cache: timed out waiting for the condition")
+    assert start_failure(pod(ready=False, statuses=[syncing])) is None
+    missing = waiting("couldn't find key token in Secret fns/lc-x")
+    failure = start_failure(pod(ready=False, statuses=[missing]))
+    assert failure is not None and failure.reason == "CreateContainerConfigError"
+
+
 def test_old_pods_failing_do_not_fail_the_new_rollout() -> None:
     old = pod(name="old", template="old111", statuses=[oom_status(3)])
     view = observe(state(pods=[pod(), old]))
