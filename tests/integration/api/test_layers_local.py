@@ -7,16 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pymongo
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from engine.settings import Settings
-from tests.fixtures.api import AUTH, LOCAL_URL, error_code, wait_operation
+from tests.fixtures.api import error_code, wait_operation
+from tests.fixtures.local_api import ZIP, local_api
 from tests.fixtures.packages import zip_of
 
-ZIP = {"content-type": "application/zip"}
 PY_APP = """
 import greet
 
@@ -31,28 +28,8 @@ exports.handler = async () => ({ statusCode: 200, body: JSON.stringify({ hi: gre
 
 @pytest.fixture(scope="module")
 def local_client(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    database = "t_layers_local"
-    settings = Settings(
-        mongodb_uri=mongo_uri,
-        database=database,
-        data_dir=tmp_path_factory.mktemp("layers"),
-        target="local",
-        worker_start_timeout_s=30.0,
-    )
-    with TestClient(create_app(settings), base_url=LOCAL_URL, headers=AUTH) as client:
+    with local_api(mongo_uri, "t_layers_local", tmp_path_factory.mktemp("layers")) as client:
         yield client
-    mongo: pymongo.MongoClient[dict[str, Any]]
-    with pymongo.MongoClient(mongo_uri) as mongo:
-        mongo.drop_database(database)
-
-
-def publish(client: TestClient, name: str, files: dict[str, str]) -> str:
-    answer = client.post(
-        "/lambda/layers", content=zip_of(files), headers=ZIP, params={"name": name}
-    )
-    assert answer.status_code == 201, answer.text
-    ref: str = answer.json()["ref"]
-    return ref
 
 
 def deploy(client: TestClient, name: str, code: str, runtime: str, layers: list[str]) -> str:
@@ -72,6 +49,15 @@ def deploy(client: TestClient, name: str, code: str, runtime: str, layers: list[
     assert op["state"] == "succeeded", op
     key: str = made.json()["function"]["key"]
     return key
+
+
+def publish(client: TestClient, name: str, files: dict[str, str]) -> str:
+    answer = client.post(
+        "/lambda/layers", content=zip_of(files), headers=ZIP, params={"name": name}
+    )
+    assert answer.status_code == 201, answer.text
+    ref: str = answer.json()["ref"]
+    return ref
 
 
 def invoke(client: TestClient, key: str) -> dict[str, Any]:

@@ -8,17 +8,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import pymongo
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from engine.settings import Settings
-from tests.fixtures.api import AUTH, LOCAL_URL, wait_operation
+from tests.fixtures.local_api import ZIP, deploy, local_api, update
 from tests.fixtures.packages import zip_of
-
-ZIP = {"content-type": "application/zip"}
-BUILD_TIMEOUT_S = 300.0
 
 HELLO_PY = """
 import six
@@ -47,34 +41,8 @@ module.exports.handler = serverless(app);
 
 @pytest.fixture(scope="module")
 def local_client(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One control plane for the module: its dependency cache is shared by the tests."""
-    database = "t_packages_local"
-    settings = Settings(
-        mongodb_uri=mongo_uri,
-        database=database,
-        data_dir=tmp_path_factory.mktemp("packages"),
-        target="local",
-        worker_start_timeout_s=30.0,
-    )
-    with TestClient(create_app(settings), base_url=LOCAL_URL, headers=AUTH) as client:
+    with local_api(mongo_uri, "t_packages_local", tmp_path_factory.mktemp("packages")) as client:
         yield client
-    mongo: pymongo.MongoClient[dict[str, Any]]
-    with pymongo.MongoClient(mongo_uri) as mongo:
-        mongo.drop_database(database)
-
-
-def deploy(client: TestClient, archive: bytes, **fields: Any) -> tuple[str, dict[str, Any]]:
-    """POST the package; answers the key and the finished operation."""
-    response = client.post("/lambda", content=archive, headers=ZIP, params=fields)
-    assert response.status_code == 202, response.text
-    body = response.json()
-    return body["function"]["key"], wait_operation(client, body["operation"]["id"], BUILD_TIMEOUT_S)
-
-
-def update(client: TestClient, key: str, archive: bytes) -> dict[str, Any]:
-    response = client.patch("/lambda", content=archive, headers=ZIP, params={"key": key})
-    assert response.status_code == 202, response.text
-    return wait_operation(client, response.json()["operation"]["id"], BUILD_TIMEOUT_S)
 
 
 def progress_of(op: dict[str, Any]) -> str:

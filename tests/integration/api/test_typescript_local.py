@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
-import pymongo
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from engine.settings import Settings
-from tests.fixtures.api import AUTH, LOCAL_URL, wait_operation
+from tests.fixtures.local_api import ZIP, deploy, local_api, update
 from tests.fixtures.packages import zip_of
-
-ZIP = {"content-type": "application/zip"}
-BUILD_TIMEOUT_S = 300.0
 
 INDEX_TS = """import _ from 'lodash';
 import { greet, type Greeting } from './greet';
@@ -67,32 +60,10 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def local_client(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    database = "t_typescript_local"
-    settings = Settings(
-        mongodb_uri=mongo_uri,
-        database=database,
-        data_dir=tmp_path_factory.mktemp("typescript"),
-        target="local",
-        worker_start_timeout_s=30.0,
-    )
-    with TestClient(create_app(settings), base_url=LOCAL_URL, headers=AUTH) as client:
+    with local_api(
+        mongo_uri, "t_typescript_local", tmp_path_factory.mktemp("typescript")
+    ) as client:
         yield client
-    mongo: pymongo.MongoClient[dict[str, Any]]
-    with pymongo.MongoClient(mongo_uri) as mongo:
-        mongo.drop_database(database)
-
-
-def deploy(client: TestClient, archive: bytes, **fields: Any) -> tuple[str, dict[str, Any]]:
-    response = client.post("/lambda", content=archive, headers=ZIP, params=fields)
-    assert response.status_code == 202, response.text
-    body = response.json()
-    return body["function"]["key"], wait_operation(client, body["operation"]["id"], BUILD_TIMEOUT_S)
-
-
-def update(client: TestClient, key: str, archive: bytes) -> dict[str, Any]:
-    response = client.patch("/lambda", content=archive, headers=ZIP, params={"key": key})
-    assert response.status_code == 202, response.text
-    return wait_operation(client, response.json()["operation"]["id"], BUILD_TIMEOUT_S)
 
 
 def test_a_typescript_package_is_compiled_and_serves(local_client: TestClient) -> None:
