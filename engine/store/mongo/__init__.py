@@ -57,16 +57,24 @@ class MongoStore:
         await self.client.close()
 
 
+HEARTBEAT_FLOOR_MS = 20_000
+
+
 def connect(
     uri: str, database: str, timeout_ms: int, code: CodeStore | None = None, **options: Any
 ) -> MongoStore:
     """A store on `uri` (no I/O yet: the driver connects lazily). Every call gives up after
-    `timeout_ms` without a server, which the API turns into 503 instead of hanging."""
+    `timeout_ms` without a server, which the API turns into 503 instead of hanging.
+
+    The connect timeout is also the driver's heartbeat timeout, and a heartbeat that times out
+    cancels every operation in flight. On a loaded machine a healthy server can take seconds
+    to answer one, so the connect timeout keeps the driver's own 20 s floor: a server that is
+    down refuses at once and is still noticed within `timeout_ms`."""
     client: AsyncMongoClient[Doc] = AsyncMongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout_ms,
-        connectTimeoutMS=timeout_ms,
+        connectTimeoutMS=max(timeout_ms, HEARTBEAT_FLOOR_MS),
         socketTimeoutMS=max(timeout_ms * 10, 30_000),
         **options,
     )
