@@ -120,7 +120,7 @@ class FunctionFields(BaseModel):
         examples=[["shared-utils:1"]],
         description="Layer versions (`name:version`, at most 5), extracted in this order into "
         "/opt (a later one's file wins); `[]` detaches all. In a form or a zip's query string: "
-        "comma-separated.",
+        "a JSON array, or the references comma-separated.",
     )
 
     event_format: str | None = Field(
@@ -133,7 +133,8 @@ class FunctionFields(BaseModel):
         default=None,
         examples=[["GET /items/{id}", "ANY /files/{proxy+}"]],
         description="Route templates in order, the first match giving `routeKey`/`resource` "
-        "and `pathParameters`; a path none matches is answered 404. Empty: `$default`.",
+        "and `pathParameters`; a path none matches is answered 404. Empty: `$default`. In a "
+        "form or a zip's query string: a JSON array.",
     )
 
     def changes(self) -> Changes:

@@ -31,6 +31,7 @@ STATUS_BY_ERROR: dict[type[e.LambdaCloneError], int] = {
     e.TokenNotFound: 404,
     e.LayerVersionNotFound: 404,
     e.LayerVersionInUse: 409,
+    e.LayerPublishConflict: 409,
     e.InvalidInput: 422,
     e.FunctionNotFound: 404,
     e.OperationNotFound: 404,

@@ -1,7 +1,8 @@
 """The multipart form of POST/PATCH /lambda and the strict readings of request text.
 
 Read strictly, so a request means one thing: a form field is text, so a number is its decimal
-digits and nothing else; `env`/`secrets` are JSON objects as text; `layers` is a comma list; a
+digits and nothing else; `env`/`secrets` are JSON objects as text, `routes` a JSON array;
+`layers` is a JSON array or a comma list; a
 name given twice is 422 `duplicate_field`; JSON has one number type, no NaN or Infinity, and no
 key twice. A package's fields in a query string are read as form fields are (`form_value`).
 """
@@ -30,8 +31,9 @@ FORM_MAX_FILES = 1000
 """`file`/`code`, or the `files` parts of a package uploaded file by file."""
 FILES_PART = "files"
 FORM_MAX_FIELDS = 32
-JSON_FORM_FIELDS = frozenset({"env", "secrets"})
-"""Form fields that carry a JSON object (a form field is text)."""
+JSON_FORM_FIELDS = frozenset({"env", "secrets", "routes"})
+"""Form fields that carry JSON (a form field is text): objects, and the route templates' array
+(a template may hold any character but a newline, so no separator would do)."""
 FORM_NUMBER_RE = re.compile(r"0|[1-9][0-9]{0,17}")
 """A number in a form: decimal digits, no sign, space, leading zero, point or exponent."""
 
@@ -92,9 +94,9 @@ async def _form_fields(form: FormData, model: type[M]) -> tuple[M, bytes | None]
 
 
 def form_value(model: type[BaseModel], name: str, text: str) -> object:
-    if name == "layers":
+    if name == "layers" and not text.lstrip().startswith("["):
         return [part.strip() for part in text.split(",") if part.strip()]
-    if name in JSON_FORM_FIELDS:
+    if name in JSON_FORM_FIELDS or name == "layers":
         return _form_json(name, text)
     if name in _number_fields(model):
         return _form_number(name, text)
@@ -118,7 +120,7 @@ def _form_json(name: str, text: str) -> object:
     try:
         return json_object(text.encode())
     except RequestValidationError as exc:
-        raise invalid(["body", name], f"{name} must be a JSON object in a form") from exc
+        raise invalid(["body", name], f"{name} must be JSON in a form") from exc
 
 
 def json_object(raw: bytes) -> object:

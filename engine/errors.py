@@ -280,6 +280,13 @@ class LayerVersionNotFound(LambdaCloneError):
         super().__init__(f"no layer version {label}", detail={"layer": label})
 
 
+class LayerPublishConflict(LambdaCloneError):
+    """So many publishes of one layer name at once that no version number was free after a
+    bounded number of tries; nothing was recorded, and a retry will succeed."""
+
+    code = "layer_publish_conflict"
+
+
 class LayerVersionInUse(LambdaCloneError):
     """A layer version that a function (even one being deleted) still attaches."""
 

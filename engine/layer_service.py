@@ -32,6 +32,7 @@ from engine import layers as lay
 from engine import package
 from engine.errors import (
     InvalidInput,
+    LayerPublishConflict,
     LayerVersionInUse,
     LayerVersionNotFound,
     PackageTooLarge,
@@ -79,10 +80,9 @@ class LayerService:
             )
             if await self.repo.insert(record):
                 return record
-        raise InvalidInput(
+        raise LayerPublishConflict(
             f"layer {name} is being published by too many requests at once; try again",
-            field="name",
-            code="layer_publish_conflict",
+            detail={"name": name, "attempts": PUBLISH_ATTEMPTS},
         )
 
     async def latest(self) -> list[LayerVersion]:

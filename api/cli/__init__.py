@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from api.cli import functions, kubeless, reference, tokens
+from api.cli import functions, kubeless, layers, reference, tokens
 from api.cli.client import URL_ENV, Api, default_token
 from engine.settings import Settings
 
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     functions.add_commands(commands)
     tokens.add_commands(commands)
+    layers.add_commands(commands)
     kubeless.add_commands(commands)
     reference.add_commands(commands)
     return parser

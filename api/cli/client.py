@@ -61,6 +61,8 @@ def report_error(response: httpx.Response) -> int:
     error = body.get("error", {}) if isinstance(body, dict) else {}
     code = error.get("code", f"http_{response.status_code}")
     print(f"error {response.status_code} {code}: {error.get('message', body)}", file=sys.stderr)
+    if error.get("detail"):  # what the message summarises: the functions, the field, the limit
+        print(f"detail: {json.dumps(error['detail'])}", file=sys.stderr)
     return 1
 
 

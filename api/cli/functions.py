@@ -59,6 +59,13 @@ def function_options(parser: argparse.ArgumentParser) -> None:
         metavar="TEMPLATE",
         help="a route template, in order ('GET /items/{id}', 'ANY /{proxy+}', '$default')",
     )
+    parser.add_argument(
+        "--layer",
+        action="append",
+        default=None,
+        metavar="NAME:VERSION",
+        help="a layer version, in order (`lambdaclone layer list`); `--layer ''` detaches all",
+    )
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(
         "--secret",
@@ -84,6 +91,8 @@ def fields(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None)}
     if getattr(args, "route", None):
         body["routes"] = args.route
+    if args.layer is not None:
+        body["layers"] = [ref for ref in args.layer if ref]
     if args.env:
         body["env"] = pairs(args.env)
     if args.secret:

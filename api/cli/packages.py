@@ -51,6 +51,6 @@ def send_function(
     """A create (POST) or update (PATCH): JSON, or the package with the fields as query."""
     if package is None:
         return api.request(method, "/lambda", json=body, params=params)
-    query = {n: json.dumps(v) if isinstance(v, dict) else str(v) for n, v in body.items()}
+    query = {n: json.dumps(v) if isinstance(v, dict | list) else str(v) for n, v in body.items()}
     headers = {"Content-Type": "application/zip"}
     return api.request(method, "/lambda", content=package, headers=headers, params=query | params)

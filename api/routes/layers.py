@@ -70,7 +70,7 @@ def _service(platform: ReadyPlatformDep) -> LayerService:
     "packages' rules (50 MB zipped, 250 MB unpacked, no unsafe paths, symlinks out or bombs: "
     "the `package_*` codes, nothing stored). Each publish of a name makes its next version.",
     status_code=201,
-    responses=error_responses(413, 415, 422, 503),
+    responses=error_responses(409, 413, 415, 422, 503),
     openapi_extra={
         "requestBody": {
             "required": True,

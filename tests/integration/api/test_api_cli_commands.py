@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +133,50 @@ def test_kubeless_deploy_with_dependencies_installs_them(
     code, out = run(local_client, capsys, "function", "call", "pkg", "--data", "hi")
     assert code == 0, out
     assert json.loads(out) == {"six": "1.17.0", "text": "hi"}
+
+
+ROUTED_HANDLER = """
+from shared import greeting
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": greeting(event["pathParameters"]["who"])}
+"""
+
+
+def test_layers_are_published_attached_and_protected_from_the_cli(
+    local_client: TestClient, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    layer_dir = tmp_path / "layer"
+    (layer_dir / "python").mkdir(parents=True)
+    (layer_dir / "python" / "shared.py").write_text("def greeting(who):\n    return 'hi ' + who\n")
+    code, out = run(local_client, capsys, "layer", "publish", "shared", str(layer_dir))
+    assert code == 0, out
+    assert json.loads(out)["ref"] == "shared:1" and json.loads(out)["files"] == 1
+    code, out = run(local_client, capsys, "layer", "list")
+    assert code == 0 and out.split("\n")[1].split()[:2] == ["shared:1", "1"], out
+
+    package = tmp_path / "fn.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("src/app.py", ROUTED_HANDLER)
+    create = ("create", "routed", str(package), "--runtime", "python", "--handler")
+    options = ("--layer", "shared:1", "--route", "GET /hello/{who}", "--wait")
+    code, out = run(local_client, capsys, *create, "src/app.handler", *options)
+    assert code == 0, out
+    key = json.loads(out)["function"]["key"]
+    code, out = run(local_client, capsys, "invoke", key)  # no route takes `/`
+    assert code == 1 and "404" in out, out
+    answer = local_client.get(f"/endpoint/{key}/hello/cli")
+    assert answer.status_code == 200 and answer.text == "hi cli"
+
+    code, err = run(local_client, capsys, "layer", "delete", "shared", "1")
+    assert code == 1 and "layer_version_in_use" in err and key in err, err
+    standalone = tmp_path / "standalone.py"
+    standalone.write_text("def handler(event, context):\n    return 'alone'\n")
+    detach = ("--layer", "", "--file", str(standalone), "--handler", "standalone.handler")
+    code, out = run(local_client, capsys, "update", key, *detach, "--wait")
+    assert code == 0 and json.loads(out)["function"]["layers"] == [], out
+    code, out = run(local_client, capsys, "layer", "delete", "shared", "1")
+    assert code == 0 and out.strip() == "deleted shared:1", out
+    code, err = run(local_client, capsys, "layer", "get", "shared", "1")
+    assert code == 1 and "layer_version_not_found" in err, err

@@ -132,6 +132,18 @@ def test_a_form_number_in_digits_is_read(client: TestClient) -> None:
     assert answer.json()["function"]["memory_mb"] == 256
 
 
+def test_form_routes_and_layers_are_json_arrays(client: TestClient, db: Db) -> None:
+    routes = '["GET /items/{id}", "$default"]'
+    body = form(("name", "routed"), ("routes", routes), upload=("file", NODE_CODE.encode()))
+    answer = client.post("/lambda", **body)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["function"]["routes"] == ["GET /items/{id}", "$default"]
+    bare = form(("name", "bare"), ("routes", "GET /items"), upload=("file", NODE_CODE.encode()))
+    assert refused(client, db, **bare) == "invalid_request"
+    unknown = form(("name", "l"), ("layers", '["nope:1"]'), upload=("file", NODE_CODE.encode()))
+    assert refused(client, db, **unknown) == "unknown_layer"
+
+
 @pytest.mark.parametrize(
     "name",
     [
