@@ -1,8 +1,10 @@
 // The settings a function has besides its name, runtime and code — title, who may invoke it,
-// environment variables and secrets — as one form section shared by the create and info pages.
+// its layers, environment variables and secrets — as one form section shared by the create and
+// info pages. Layers are typed as `name:version` references, in order, with the published
+// layers' newest versions offered as suggestions.
 // Secret values are write-only: an existing secret shows its fingerprint, never its value; an
 // empty value input keeps it, a typed one replaces it, Remove deletes it (null in the update).
-import { el } from './api.js';
+import { api, el } from './api.js';
 
 export const ACCESS_LABELS = { none: 'Public: anyone who can reach the endpoint', token: 'Token required' };
 
@@ -44,6 +46,9 @@ export class FunctionSettings {
     this.title = el('input', { id: 'fn-title', class: 'wide', maxlength: '200', autocomplete: 'off', placeholder: 'Hello, world', dataset: { testid: 'title-input' } });
     this.access = el('select', { id: 'fn-access', class: 'wide', dataset: { testid: 'access-select' } },
       ...Object.entries(ACCESS_LABELS).map(([value, text]) => new Option(text, value)));
+    this.layers = el('input', { id: 'fn-layers', class: 'wide', autocomplete: 'off', list: 'layer-refs',
+      placeholder: 'shared-utils:1, another:3', dataset: { testid: 'layers-input' } });
+    this.layerRefs = el('datalist', { id: 'layer-refs' });
     this.env = el('div', { dataset: { testid: 'env' } });
     this.secrets = el('div', { dataset: { testid: 'secrets' } });
     this.existing = {}; // secret name -> fingerprint, of the function shown
@@ -55,11 +60,22 @@ export class FunctionSettings {
           el('div', { class: 'hint' }, 'Free text shown in lists (optional).')),
         el('div', { class: 'field', style: 'flex: 1; min-width: 12rem' }, el('label', { for: 'fn-access' }, 'Invoke access'), this.access,
           el('div', { class: 'hint' }, 'Token required: callers send Authorization: Bearer <an invoker token>.'))),
+      el('div', { class: 'field' }, el('label', { for: 'fn-layers' }, 'Layers'), this.layers, this.layerRefs,
+        el('div', { class: 'hint' }, 'Layer versions, in order, comma-separated: unpacked into /opt, a later one\'s file winning.')),
       fieldset('Environment variables', this.env, '+ Add variable', () => this.addEnv().querySelector('input').focus()),
       fieldset('Secrets', this.secrets, '+ Add secret', () => this.addSecret().querySelector('input').focus(),
         'Write-only: values are encrypted and never shown again, only a fingerprint.'),
       this.error);
+    this.suggestLayers().catch(() => {}); // only suggestions: the field works without them
   }
+
+  /** Offers the published layers' newest versions (a viewer without layers sees none). */
+  async suggestLayers() {
+    const { items } = await api('GET', '/lambda/layers');
+    this.layerRefs.replaceChildren(...items.map((layer) => new Option(layer.description || layer.ref, layer.ref)));
+  }
+
+  layerList() { return this.layers.value.split(',').map((ref) => ref.trim()).filter(Boolean); }
 
   addEnv(name = '', value = '') { return kvRow(this.env, 'env', 'variable', { name, value, namePlaceholder: 'NAME' }); }
 
@@ -68,6 +84,7 @@ export class FunctionSettings {
   fill(fn) {
     this.title.value = fn.title || '';
     this.access.value = fn.auth || 'none';
+    this.layers.value = (fn.layers || []).join(', ');
     this.env.replaceChildren();
     for (const [name, value] of Object.entries(fn.env || {})) this.addEnv(name, value);
     this.existing = { ...(fn.secrets || {}) };
@@ -107,6 +124,8 @@ export class FunctionSettings {
     const out = { auth: this.access.value, env: Object.fromEntries(rowPairs(this.env)) };
     const title = this.title.value.trim();
     if (title) out.title = title;
+    const layers = this.layerList();
+    if (layers.length) out.layers = layers;
     const secrets = this.secretChanges();
     if (Object.keys(secrets).length) out.secrets = secrets;
     return out;
@@ -117,6 +136,8 @@ export class FunctionSettings {
     const title = this.title.value.trim();
     if (title !== (fn.title || '')) out.title = title;
     if (this.access.value !== (fn.auth || 'none')) out.auth = this.access.value;
+    const layers = this.layerList();
+    if (JSON.stringify(layers) !== JSON.stringify(fn.layers || [])) out.layers = layers;
     const env = Object.fromEntries(rowPairs(this.env));
     if (!sameMap(env, fn.env || {})) out.env = env;
     const secrets = this.secretChanges();
@@ -126,7 +147,7 @@ export class FunctionSettings {
 
   /** Shows an API error about these fields; false when it is about another field. */
   showError(field, message) {
-    if (!['title', 'auth', 'env', 'secrets'].includes(String(field).split('.')[0])) return false;
+    if (!['title', 'auth', 'layers', 'env', 'secrets'].includes(String(field).split('.')[0])) return false;
     this.error.textContent = message;
     return true;
   }

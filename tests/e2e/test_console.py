@@ -1,14 +1,16 @@
 """The console, clicked through in a real browser against the real app (local target).
 
-One walk through the whole life of a function (create → list → info → test → edit with
-preview → test again → delete), and the lost-update guard of the edit form.
+One walk through the whole life of a function (create with a layer → list → info → test → edit
+with preview → test again → delete), and the lost-update guard of the edit form.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
+import zipfile
 from typing import Any
 
 import pytest
@@ -104,6 +106,24 @@ def test_create_test_edit_and_delete_a_python_function(console: Console, page: P
     expect(page.get_by_test_id("name-error")).to_contain_text("DNS label")
     expect(name).to_have_attribute("aria-invalid", "true")
 
+    # a layer published through the API is offered, and attached by its reference
+    layer = io.BytesIO()
+    with zipfile.ZipFile(layer, "w") as archive:
+        archive.writestr("python/greeting.py", "WORD = 'hello'\n")
+    published = console.api.post(
+        "/lambda/layers",
+        params={"name": "greeting"},
+        content=layer.getvalue(),
+        headers={"Content-Type": "application/zip"},
+    )
+    assert published.status_code == 201, published.text
+    page.reload()
+    expect(page.get_by_test_id("create-form")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#layer-refs option")).to_have_attribute("value", "greeting:1")
+    page.get_by_label("Runtime").select_option(label="python 3.12")
+    page.get_by_label("Code").fill(default_python)
+    page.get_by_label("Layers").fill("greeting:1")
+
     name.fill("")
     name.press_sequentially("hello-console")
     console.screenshot(page, "01-create")
@@ -129,6 +149,7 @@ def test_create_test_edit_and_delete_a_python_function(console: Console, page: P
     expect(page.get_by_test_id("status-generation")).to_have_text("1 (observed 1)")
     expect(page.get_by_test_id("revision-row")).to_have_count(1)
     expect(page.get_by_label("Code")).to_have_value(default_python)
+    expect(page.get_by_label("Layers")).to_have_value("greeting:1")
 
     body = _send_test(page, {"who": "console", "lang": "python"})
     assert body == {"message": HELLO, "params": {"who": "console", "lang": "python"}}
