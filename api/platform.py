@@ -29,7 +29,7 @@ from engine.runner import OperationRunner
 from engine.service import FunctionService
 from engine.settings import Settings
 from engine.store import CodeStore, Store
-from engine.store.mongo import connect
+from engine.store.mongo import connect_configured
 from engine.target import Target, build_target
 from engine.traffic import Traffic
 
@@ -65,7 +65,7 @@ async def open_platform(
     if store is None:
         uri = settings.mongodb_uri or await _embedded_store(stack, settings)
         code = code_store or _s3(settings)
-        store = connect(uri, settings.database, settings.store_timeout_ms, code)
+        store = connect_configured(settings, uri, code)
     stack.push_async_callback(store.close)
     access = AccessService(
         store,

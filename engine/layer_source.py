@@ -8,7 +8,7 @@ import asyncio
 
 from engine.embedded.layout import store_uri
 from engine.settings import Settings
-from engine.store.mongo import connect
+from engine.store.mongo import connect_configured
 from engine.store.ports import CodeStore
 
 S3_PREFIX = "s3://"
@@ -22,7 +22,7 @@ def read_layer(settings: Settings, location: str) -> str:
 async def _read(settings: Settings, location: str) -> str:
     uri = settings.mongodb_uri or store_uri(settings.data_dir / "ferretdb")
     code = _s3(settings) if location.startswith(S3_PREFIX) else None
-    store = connect(uri, settings.database, settings.store_timeout_ms, code)
+    store = connect_configured(settings, uri, code)
     try:
         return await store.code.get(location)
     finally:

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     store_timeout_ms: int = Field(
         default=3_000, description="How long a store call may take before 503 `store_unavailable`."
     )
+    store_heartbeat_timeout_ms: int = Field(
+        default=20_000,
+        description="How long the store may take to answer the driver's health check before it "
+        "counts as down (which cancels the calls in flight): generous, so a loaded store is "
+        "not taken for a dead one; a stopped store refuses at once and is noticed within "
+        "`store_timeout_ms`.",
+    )
 
     # --- functions ------------------------------------------------------------------------
     target: Literal["local", "kubernetes"] = Field(

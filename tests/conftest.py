@@ -9,7 +9,6 @@ import asyncio
 import os
 import uuid
 import warnings
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tests.fixtures.kube import KubeCluster, start_kube_cluster
 from tests.fixtures.pulumi import pulumi_environment
 from tests.fixtures.s3 import s3_server
 from tests.parts import SHARD_ENV
+from tests.sharding import ModuleShard
 
 # Every control plane a test starts has this admin token (and clients send it: AUTH).
 os.environ["LAMBDACLONE_ADMIN_TOKEN"] = ADMIN_TOKEN
@@ -124,23 +124,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.real_node)
         if uses & _KWOK_FIXTURES and not item.get_closest_marker("cluster"):
             item.add_marker(pytest.mark.cluster)
-    shard = os.environ.get(SHARD_ENV)
-    if shard:
-        keep, drop = _split_by_module(items, shard)
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
-def _split_by_module(
-    items: list[pytest.Item], shard: str
-) -> tuple[list[pytest.Item], list[pytest.Item]]:
-    """Whole modules go to one shard (their module-scoped fixtures start once), by a hash
-    that does not change between runs."""
-    index, _, count = shard.partition("/")
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        mine = zlib.crc32(module.encode()) % int(count) == int(index)
-        (keep if mine else drop).append(item)
-    return keep, drop
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(SHARD_ENV):
+        config.pluginmanager.register(ModuleShard(os.environ[SHARD_ENV]), "module-shard")

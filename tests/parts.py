@@ -27,7 +27,8 @@ REST = "not (cluster or real_node or long)"
 PARTS = (
     ("real node", "real_node", ""),
     ("kwok cluster and long", "(cluster or long) and not real_node", ""),
-    ("the rest", REST, ""),
+    ("the rest, first half", REST, "0/2"),
+    ("the rest, second half", REST, "1/2"),
 )
 """(name, marker expression, shard of the modules: `tests/conftest.py` SHARD_ENV)."""
 NO_TESTS_COLLECTED = 5

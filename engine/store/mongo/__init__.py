@@ -4,7 +4,7 @@ collection behind one `MongoStore`, created by `connect`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import AsyncMongoClient
 
@@ -18,6 +18,9 @@ from engine.store.mongo.layer_repo import MongoLayerRepo
 from engine.store.mongo.operation_repo import MongoIdempotencyRepo, MongoOperationRepo
 from engine.store.mongo.outages import guard
 from engine.store.ports import CodeStore
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 
 @dataclass
@@ -57,26 +60,42 @@ class MongoStore:
         await self.client.close()
 
 
-HEARTBEAT_FLOOR_MS = 20_000
-
-
 def connect(
-    uri: str, database: str, timeout_ms: int, code: CodeStore | None = None, **options: Any
+    uri: str,
+    database: str,
+    timeout_ms: int,
+    code: CodeStore | None = None,
+    *,
+    heartbeat_timeout_ms: int | None = None,
+    **options: Any,
 ) -> MongoStore:
     """A store on `uri` (no I/O yet: the driver connects lazily). Every call gives up after
     `timeout_ms` without a server, which the API turns into 503 instead of hanging.
 
     The connect timeout is also the driver's heartbeat timeout, and a heartbeat that times out
     cancels every operation in flight. On a loaded machine a healthy server can take seconds
-    to answer one, so the connect timeout keeps the driver's own 20 s floor: a server that is
-    down refuses at once and is still noticed within `timeout_ms`."""
+    to answer one, so it is `heartbeat_timeout_ms` (`store_heartbeat_timeout_ms`), never less
+    than `timeout_ms`: a server that is down refuses at once and is still noticed within
+    `timeout_ms`; one that accepts and never answers, within the heartbeat timeout."""
+    connect_ms = max(timeout_ms, heartbeat_timeout_ms or timeout_ms)
     client: AsyncMongoClient[Doc] = AsyncMongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout_ms,
-        connectTimeoutMS=max(timeout_ms, HEARTBEAT_FLOOR_MS),
+        connectTimeoutMS=connect_ms,
         socketTimeoutMS=max(timeout_ms * 10, 30_000),
         **options,
     )
     code_store = code or MongoCodeStore(client[database][CODE_COLLECTION])
     return MongoStore(client, database, code_store)
+
+
+def connect_configured(settings: Settings, uri: str, code: CodeStore | None = None) -> MongoStore:
+    """`connect` with the control plane's store settings (the API's and a build's)."""
+    return connect(
+        uri,
+        settings.database,
+        settings.store_timeout_ms,
+        code,
+        heartbeat_timeout_ms=settings.store_heartbeat_timeout_ms,
+    )

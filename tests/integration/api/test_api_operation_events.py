@@ -386,6 +386,7 @@ def test_the_stream_survives_a_store_outage(tmp_path: Path, fast: events.StreamL
         database="events",
         data_dir=tmp_path,
         store_timeout_ms=300,
+        store_heartbeat_timeout_ms=300,  # a FerretDB still starting is given up on quickly
     )
     target = StepTarget()
     with contextlib.ExitStack() as store:

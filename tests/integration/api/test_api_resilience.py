@@ -56,6 +56,7 @@ def test_outage_while_running_is_503_and_loses_nothing(tmp_path: Path) -> None:
         database="outage",
         data_dir=tmp_path,
         store_timeout_ms=300,
+        store_heartbeat_timeout_ms=300,  # a FerretDB still starting is given up on quickly
     )
     with TestClient(
         create_app(settings, target=FakeTarget()), base_url=LOCAL_URL, headers=AUTH

@@ -1,0 +1,71 @@
+"""One part of `make test` split into shards by module (`tests/parts.py`, ADR 0054).
+
+Whole modules go to one shard, so their module-scoped fixtures start once. The modules are
+shared out by their recorded time (`tests/durations.json`: seconds per module in a `make test`
+run, all parts at once), the longest first, each to the shard with the least so far; a module
+not recorded counts `UNRECORDED_S_PER_TEST` per test. Every shard computes the same split from
+the same collected modules, so together they run each selected test exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+DURATIONS = Path(__file__).with_name("durations.json")
+UNRECORDED_S_PER_TEST = 0.5
+
+
+def recorded_durations() -> dict[str, float]:
+    loaded: dict[str, float] = json.loads(DURATIONS.read_text(encoding="utf-8"))
+    return loaded
+
+
+def module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def assign(costs: dict[str, float], count: int) -> dict[str, int]:
+    """module → shard, balancing the shards' total cost (deterministic: ties by name)."""
+    totals = [0.0] * count
+    shards: dict[str, int] = {}
+    for module in sorted(costs, key=lambda m: (-costs[m], m)):
+        lightest = min(range(count), key=lambda n: (totals[n], n))
+        shards[module] = lightest
+        totals[lightest] += costs[module]
+    return shards
+
+
+def split_by_module(
+    items: list[pytest.Item], shard: str, durations: dict[str, float]
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    index, _, count = shard.partition("/")
+    tests_per_module: dict[str, int] = defaultdict(int)
+    for item in items:
+        tests_per_module[module_of(item)] += 1
+    costs = {
+        module: durations.get(module, n * UNRECORDED_S_PER_TEST)
+        for module, n in tests_per_module.items()
+    }
+    shards = assign(costs, int(count))
+    keep = [item for item in items if shards[module_of(item)] == int(index)]
+    drop = [item for item in items if shards[module_of(item)] != int(index)]
+    return keep, drop
+
+
+class ModuleShard:
+    """Keeps this shard's modules of what `-m` left (it runs after the deselection)."""
+
+    def __init__(self, shard: str) -> None:
+        self.shard = shard
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        keep, drop = split_by_module(items, self.shard, recorded_durations())
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
