@@ -4,6 +4,9 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# mypy's cache outside the repo, like the tools: a clean clone checks only what changed
+# (mypy keys it by its own version and each file's hash).
+CHECK_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/lambdaclone/checks
 PYTEST_ARGS ?=
 IMAGES ?=
 REGISTRY ?=
@@ -38,7 +41,7 @@ lint: venv ## ruff, the formatter and the layering contracts (pyproject's [tool.
 	$(UV) run lint-imports
 
 typecheck: venv
-	$(UV) run mypy
+	MYPY_CACHE_DIR=$(CHECK_CACHE)/mypy $(UV) run mypy
 
 pytest: venv
 	$(UV) run python -m tests.parts $(PYTEST_ARGS)

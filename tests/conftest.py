@@ -20,8 +20,8 @@ from tests.fixtures.api import ADMIN_TOKEN
 from tests.fixtures.kube import KubeCluster, start_kube_cluster
 from tests.fixtures.pulumi import pulumi_environment
 from tests.fixtures.s3 import s3_server
-from tests.parts import SHARD_ENV
-from tests.sharding import ModuleShard
+from tests.parts import RECORD_ENV, SHARD_ENV
+from tests.sharding import DurationRecorder, ModuleShard
 
 # Every control plane a test starts has this admin token (and clients send it: AUTH).
 os.environ["LAMBDACLONE_ADMIN_TOKEN"] = ADMIN_TOKEN
@@ -129,3 +129,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get(SHARD_ENV):
         config.pluginmanager.register(ModuleShard(os.environ[SHARD_ENV]), "module-shard")
+    if os.environ.get(RECORD_ENV):
+        config.pluginmanager.register(DurationRecorder(Path(os.environ[RECORD_ENV])), "durations")

@@ -1,16 +1,17 @@
-"""Run the suite as three pytest processes at once (`make test`; ADR 0054).
+"""Run the suite as four pytest processes at once (`make test`; ADR 0054).
 
 Most of the suite's time is waiting — for a kubelet, a Pulumi `up`, a control plane coming back
-after a SIGKILL — so three processes on two cores finish far sooner than one. The parts are
-marker expressions that keep each test cluster in one process (the real node's and the kwok
-one's are two clusters; `tests/conftest.py` marks every test that uses one), and put the crash
-test (`long`) beside the kwok cluster; the rest may be split by module (a shard, unused by
-default: four processes were slower than three on two cores). Each part writes to its
-own log; the logs are printed whole, one after the other, and the exit status is the worst
-part's.
+after a SIGKILL, a worker's sleep — so four processes on two cores finish far sooner than one.
+The parts are marker expressions that keep each test cluster in one process (the real node's
+and the kwok one's are two clusters; `tests/conftest.py` marks every test that uses one), put
+the crash test (`long`) beside the kwok cluster, and split the rest in two by module, balanced
+by the modules' recorded times (`tests/sharding.py`, `tests/durations.json`). Each part writes
+to its own log; the logs are printed whole, one after the other, and the exit status is the
+worst part's.
 
 `python -m tests.parts [pytest arguments]`: the arguments go to every part (a part with no
-test selected is fine).
+test selected is fine). `--record-durations` also writes each module's time of this run into
+`tests/durations.json`, for the next runs' split.
 """
 
 from __future__ import annotations
@@ -30,13 +31,18 @@ PARTS = (
     ("the rest, first half", REST, "0/2"),
     ("the rest, second half", REST, "1/2"),
 )
-"""(name, marker expression, shard of the modules: `tests/conftest.py` SHARD_ENV)."""
+"""(name, marker expression, shard of the modules: `tests/sharding.py`)."""
 NO_TESTS_COLLECTED = 5
 SHARD_ENV = "LAMBDACLONE_TEST_SHARD"
-"""`k/n`: a part runs only the test modules whose name hashes to k of n (tests/conftest.py)."""
+"""`k/n`: a part runs only the k-th of n shares of its modules (tests/sharding.py)."""
+RECORD_ENV = "LAMBDACLONE_TEST_DURATIONS_OUT"
+"""Where a part writes its modules' times (`--record-durations`)."""
+RECORD_FLAG = "--record-durations"
 
 
 def main(args: list[str]) -> int:
+    record = RECORD_FLAG in args
+    args = [arg for arg in args if arg != RECORD_FLAG]
     scratch = Path(tempfile.mkdtemp(prefix="lc-parts-"))
     started = time.monotonic()
     runs = []
@@ -45,6 +51,8 @@ def main(args: list[str]) -> int:
         basetemp = scratch / f"tmp-{index}"  # pytest's numbered dirs are not shared
         argv = [sys.executable, "-m", "pytest", "-m", expression, f"--basetemp={basetemp}", *args]
         env = {**os.environ, SHARD_ENV: shard} if shard else dict(os.environ)
+        if record:
+            env[RECORD_ENV] = str(scratch / f"durations-{index}.json")
         with log.open("wb") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
             runs.append((name, log, proc))
@@ -60,6 +68,10 @@ def main(args: list[str]) -> int:
         sys.stdout.write(log.read_text(errors="replace"))
     for name, status in statuses:
         print(f"part {name!r}: exit {status}, done after {finished[name]:.0f} s")
+    if record:
+        from tests.sharding import merge_recorded  # noqa: PLC0415 - only when recording
+
+        merge_recorded(sorted(scratch.glob("durations-*.json")))
     shutil.rmtree(scratch, ignore_errors=True)
     failed = [status for _, status in statuses if status not in (0, NO_TESTS_COLLECTED)]
     return max(failed, default=0)

@@ -69,3 +69,29 @@ class ModuleShard:
         keep, drop = split_by_module(items, self.shard, recorded_durations())
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+class DurationRecorder:
+    """Sums each module's test time (setup, call and teardown) and writes it as JSON to
+    `path` when the session ends: what `python -m tests.parts --record-durations` merges into
+    `tests/durations.json`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seconds[report.nodeid.split("::", 1)[0]] += report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        rounded = {module: round(s, 1) for module, s in sorted(self.seconds.items())}
+        self.path.write_text(json.dumps(rounded, indent=1) + "\n", encoding="utf-8")
+
+
+def merge_recorded(paths: list[Path]) -> None:
+    """The parts' recordings into `tests/durations.json` (a module not run keeps its time)."""
+    merged = recorded_durations()
+    for path in paths:
+        if path.is_file():
+            merged.update(json.loads(path.read_text(encoding="utf-8")))
+    DURATIONS.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")

@@ -400,12 +400,21 @@ def test_the_stream_survives_a_store_outage(tmp_path: Path, fast: events.StreamL
                     quiet = stream.next()
                     assert quiet is not None and quiet.comments == ["keep-alive"], quiet
                 store.enter_context(run_ferretdb(data))
+                reconnected(running.client)  # the target's next line is written, not lost
                 target.steps.put("after the outage")
                 assert _next_progress(stream) == (1, "after the outage")
                 target.steps.put(None)
                 got = stream.rest()
     assert [e.event for e in got] == ["done"]
     assert got[0].json()["state"] == "succeeded"
+
+
+def reconnected(client: httpx.Client) -> None:
+    """Once the app reaches the store again (its driver finds a restarted server by itself)."""
+    deadline = time.monotonic() + 30
+    while client.get("/lambda/runtimes").status_code == 503:
+        assert time.monotonic() < deadline, "the app never reached the store again"
+        time.sleep(0.1)
 
 
 def test_a_client_continues_after_a_control_plane_restart(

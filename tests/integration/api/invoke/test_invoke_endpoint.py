@@ -213,10 +213,12 @@ def test_a_request_over_the_cap_waits_for_a_place_then_runs(serve: Serve) -> Non
 
 
 def test_a_full_queue_or_a_long_wait_answers_429(serve: Serve) -> None:
-    server = serve(invoke_queue_depth=1, invoke_queue_wait_ms=300)
+    # the waiter gives up after 2 s, while the first request still runs (5 s): margins wide
+    # enough that a loaded machine's slow `full` request still finds the waiter queued
+    server = serve(invoke_queue_depth=1, invoke_queue_wait_ms=2000)
     spec = deploy(server, make_spec("python", PY_ECHO, concurrency=1, timeout_ms=10_000))
     url = f"{server.url}/endpoint/{spec.key}"
-    thread, slow = start_slow(url, 2)
+    thread, slow = start_slow(url, 5)
     wait_until(lambda: server.inflight(spec.key) == 1, what="in flight")
     waiting: dict[str, httpx.Response] = {}
     waiter = threading.Thread(target=lambda: waiting.update(r=httpx.get(url, timeout=20)))
