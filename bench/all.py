@@ -10,7 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("runtimes_direct", "invoke", "cold_start", "deploy_local", "kubernetes")
+BENCHMARKS = (
+    "runtimes_direct",
+    "invoke",
+    "cold_start",
+    "deploy_local",
+    "deploy_packages",
+    "kubernetes",
+)
 
 
 def main() -> int:

@@ -15,12 +15,14 @@
 // module.exports named <function>, or module.exports itself when it is a function).
 
 import { existsSync, statSync } from 'node:fs';
+import { register } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadError } from './common.mjs';
 import { makeOriginalInvoker } from './express.mjs';
 import { makeKubelessInvoker } from './kubeless.mjs';
 import { makeLambdaInvoker } from './lambda.mjs';
+import { searchDirs } from './layer_resolve.mjs';
 
 export const EXTENSIONS = ['.mjs', '.cjs', '.js'];
 const CONVENTIONS = ['auto', 'original', 'lambda', 'kubeless'];
@@ -81,7 +83,14 @@ function choose(ns, fnName, convention) {
 }
 
 /** Load the handler named by cfg.handler: { convention, invoker: (request) => Promise<reply> }. */
+// A function with layers: ES-module imports search the layers' node_modules too.
+function resolveFromLayers() {
+  const dirs = searchDirs(process.env.NODE_PATH);
+  if (dirs.length) register('./layer_resolve.mjs', import.meta.url, { data: { dirs } });
+}
+
 export async function loadInvoker(cfg) {
+  resolveFromLayers();
   if (!CONVENTIONS.includes(cfg.convention)) {
     throw loadError(`LAMBDA_CONVENTION must be one of ${CONVENTIONS.join(', ')}`);
   }

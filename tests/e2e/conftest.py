@@ -9,8 +9,7 @@ in the failure report); step screenshots taken by the tests land there too.
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
+import socket
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +21,9 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from api.app import create_app
-from engine.net import free_port
 from engine.settings import Settings
 from tests.fixtures.api import ADMIN_TOKEN, AUTH
+from tests.fixtures.threaded_server import listening, port_of, serving_on
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,7 +65,7 @@ def pytest_runtest_makereport(
 
 
 @contextlib.contextmanager
-def _serve(settings: Settings) -> Iterator[str]:
+def _serve(settings: Settings, sock: socket.socket) -> Iterator[str]:
     """`create_app(settings)` on uvicorn in a thread (lifespan included), until the block ends."""
     config = uvicorn.Config(
         create_app(settings),
@@ -75,21 +74,8 @@ def _serve(settings: Settings) -> Iterator[str]:
         log_level="warning",
         lifespan="on",
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="console-e2e-server", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the app's server exited during start-up (see the log above)")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start in {SERVER_START_TIMEOUT_S}s")
-            time.sleep(0.05)
+    with serving_on(config, sock, "console-e2e-server", SERVER_START_TIMEOUT_S):
         yield f"http://{settings.host}:{settings.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
 
 
 @pytest.fixture
@@ -98,17 +84,17 @@ def console(mongo_uri: str, mongo_db_name: str, tmp_path: Path) -> Iterator[Cons
     data_dir.mkdir()
     artifacts = tmp_path / "screenshots"
     artifacts.mkdir()
-    settings = Settings(
-        mongodb_uri=mongo_uri,
-        database=mongo_db_name,
-        data_dir=data_dir,
-        host="127.0.0.1",
-        port=free_port(),
-    )
-    with (
-        _serve(settings) as url,
-        httpx.Client(base_url=url, timeout=30, headers=AUTH) as client,
-    ):
+    with contextlib.ExitStack() as stack:
+        sock = stack.enter_context(listening())
+        settings = Settings(
+            mongodb_uri=mongo_uri,
+            database=mongo_db_name,
+            data_dir=data_dir,
+            host="127.0.0.1",
+            port=port_of(sock),
+        )
+        url = stack.enter_context(_serve(settings, sock))
+        client = stack.enter_context(httpx.Client(base_url=url, timeout=30, headers=AUTH))
         yield Console(url=url, api=client, artifacts=artifacts)
 
 

@@ -1,8 +1,11 @@
 """Built artifacts on the real node (ADR 0048): function packages with dependencies from the
-registries and a Go `lambda.Start` program, created through a control plane's API, built by
+registries (a pure-Python one, a compiled wheel, lodash, serverless-http + express) and a Go
+`lambda.Start` program, created through a control plane's API, built by
 it with the local target's own build code, fetched by their pods' init container from its
-`/internal/artifacts` route, and served by real containers; and a function with a layer
-published through the same API, whose pods get the layer's tree (its /opt) in the artifact.
+`/internal/artifacts` route, and served by real containers; a function with a layer
+published through the same API, whose pods get the layer's tree (its /opt) in the artifact;
+a `provided` shell bootstrap; a rebuild of unchanged requirements that installs nothing, and a
+failing build that leaves the running revision serving.
 
 The session's real cluster (the one `test_kubernetes_real_node.py` uses: no second cluster).
 The control plane runs in this process (uvicorn on the node's address, so the pods reach its
@@ -83,6 +86,24 @@ func main() { lambda.Start(handle) }
 """
 
 
+NUMPY_APP = """import numpy as np
+
+
+def handler(event, context):
+    query = event.get("queryStringParameters") or {}
+    return {"sum": int(np.arange(10).sum()), "numpy": np.__version__, "a": query.get("a")}
+"""
+EXPRESS_APP = """const serverless = require('serverless-http');
+const express = require('express');
+const app = express();
+app.get('/', (req, res) => res.json({ runtime: 'express', a: req.query.a }));
+module.exports.handler = serverless(app);
+"""
+EXPRESS_PACKAGE = {
+    "name": "web",
+    "version": "1.0.0",
+    "dependencies": {"express": "4.21.2", "serverless-http": "3.2.0"},
+}
 LAYERED_APP = """import greet
 
 
@@ -95,8 +116,20 @@ LAYER_REF = "<published layer>"
 """Replaced by the ref `POST /lambda/layers` answers (the module fixture publishes it)."""
 
 
+NODE_LAYERED_APP = """import greet from 'greet';
+export const handler = async (event) => ({
+  greeting: greet.GREETING, from: greet.FROM, a: (event.queryStringParameters || {}).a,
+});
+"""
+"""An ES module: its `import` finds the layer's package, as on Lambda's Node.js 18+."""
+
+
 def layer_zip(version: int) -> bytes:
-    return zip_of({"python/greet.py": f'GREETING = "hello from layer v{version}"\n'})
+    """One layer for both languages, so two functions share it (Lambda's layout)."""
+    greeting = f"hello from layer v{version}"
+    node = f'exports.GREETING = "{greeting}";\nexports.FROM = __filename;\n'
+    python = f'GREETING = "{greeting}"\n'
+    return zip_of({"python/greet.py": python, "nodejs/node_modules/greet/index.js": node})
 
 
 def python_zip(version: int) -> bytes:
@@ -138,7 +171,41 @@ CASES: dict[str, tuple[dict[str, Any], bytes | None, dict[str, Any]]] = {
         None,
         {"greeting": "hello from layer v1", "from": f"{POD_OPT_DIR}/python/greet.py", "a": "1"},
     ),
+    "node-layer": (  # the same layer version as "layer"
+        {
+            "runtime": "node",
+            "version": "20",
+            "handler": "index.handler",
+            "convention": "lambda",
+            "file": NODE_LAYERED_APP,
+            "layers": [LAYER_REF],
+        },
+        None,
+        {
+            "greeting": "hello from layer v1",
+            "from": f"{POD_OPT_DIR}/nodejs/node_modules/greet/index.js",
+            "a": "1",
+        },
+    ),
+    "numpy": (  # a compiled wheel from the registry, built for the image's own CPython
+        {"runtime": "python", "version": "3.12", "handler": "app.handler", "convention": "lambda"},
+        zip_of({"app.py": NUMPY_APP, "requirements.txt": "numpy==2.1.3\n"}),
+        {"sum": 45, "numpy": "2.1.3", "a": "1"},
+    ),
+    "express": (
+        {"runtime": "node", "version": "20", "handler": "index.handler", "convention": "lambda"},
+        zip_of({"index.js": EXPRESS_APP, "package.json": json.dumps(EXPRESS_PACKAGE)}),
+        {"runtime": "express", "a": "1"},
+    ),
+    "provided": (  # the catalog's default bootstrap: a shell script that speaks the Runtime API
+        {"runtime": "provided", "version": "2018-06-01"},
+        None,
+        {"message": "Hello from a shell bootstrap", "params": {"a": "1"}},
+    ),
 }
+FROM_CONFIGMAP = frozenset({"provided"})
+"""A single file with no layers and nothing to build: its code reaches the pod in a
+ConfigMap, as before artifacts existed."""
 
 
 @dataclass
@@ -265,14 +332,18 @@ def test_a_built_function_runs_on_the_real_node_and_answers(
     key = host_plane.keys[name]
     (pod,) = [p for p in host_plane.pods(key) if p["status"]["phase"] == "Running"]
     assert pod["spec"]["nodeName"] == REAL_NODE_NAME
-    (init,) = pod["status"]["initContainerStatuses"]
-    assert init["name"] == INIT_CONTAINER
-    assert init["state"]["terminated"]["exitCode"] == 0
-    digest = pod["metadata"]["annotations"][ARTIFACT_ANNOTATION]
-    assert not host_plane.kube("get", "configmaps", "-l", f"{KEY_LABEL}={key}")["items"]
+    config_maps = host_plane.kube("get", "configmaps", "-l", f"{KEY_LABEL}={key}")["items"]
     expected = CASES[name][2]
     assert answers(host_plane, host_plane.ingress_url, key) == expected
     assert answers(host_plane, host_plane.url, key) == expected
+    if name in FROM_CONFIGMAP:
+        assert "initContainerStatuses" not in pod["status"] and len(config_maps) == 1
+        return
+    (init,) = pod["status"]["initContainerStatuses"]
+    assert init["name"] == INIT_CONTAINER
+    assert init["state"]["terminated"]["exitCode"] == 0
+    assert not config_maps
+    digest = pod["metadata"]["annotations"][ARTIFACT_ANNOTATION]
     assert ArtifactStore.under(host_plane.data_dir).owns(key, digest)
 
 
@@ -288,12 +359,32 @@ def test_a_code_change_builds_a_new_artifact_and_rolls_the_pods(
     assert response.status_code == 202, response.text
     op = host_plane.wait(response.json()["operation"]["id"])
     assert op["state"] == "succeeded", op
+    progress = "\n".join(line["message"] for line in op["progress"])
+    assert "nothing installed" in progress, progress  # the same requirements: cached
     running = [p for p in host_plane.pods(key) if p["status"]["phase"] == "Running"]
     new = {p["metadata"]["annotations"][ARTIFACT_ANNOTATION] for p in running}
     assert new and old not in new
     assert answers(host_plane, host_plane.url, key)["v"] == 2
     store = ArtifactStore.under(host_plane.data_dir)
     assert not store.owns(key, old)  # the rolled-out artifact replaced it
+
+
+def test_a_failing_dependency_build_keeps_the_running_revision_serving(
+    host_plane: HostControlPlane,
+) -> None:
+    key = host_plane.keys["numpy"]
+    before = {p["metadata"]["name"] for p in host_plane.pods(key)}
+    broken = {"app.py": NUMPY_APP, "requirements.txt": "lambdaclone-no-such-package==1.0\n"}
+    response = host_plane.client.patch(
+        "/lambda", params={"key": key}, content=zip_of(broken), headers=ZIP
+    )
+    assert response.status_code == 202, response.text
+    op = host_plane.wait(response.json()["operation"]["id"])
+    assert op["state"] == "failed", op
+    assert op["error"]["code"] == "dependency_build_failed", op["error"]
+    assert "lambdaclone-no-such-package" in op["error"]["detail"]["build_output"]
+    assert {p["metadata"]["name"] for p in host_plane.pods(key)} == before
+    assert answers(host_plane, host_plane.ingress_url, key) == CASES["numpy"][2]
 
 
 def test_the_layer_tree_is_mounted_read_only_beside_the_code(
@@ -324,6 +415,8 @@ def test_a_new_layer_version_builds_a_new_artifact_and_rolls_the_pods(
     assert new and old not in new
     assert answers(host_plane, host_plane.ingress_url, key)["greeting"] == "hello from layer v2"
     assert answers(host_plane, host_plane.url, key)["greeting"] == "hello from layer v2"
+    sharing = host_plane.keys["node-layer"]  # still on version 1: a version never changes
+    assert answers(host_plane, host_plane.url, sharing) == CASES["node-layer"][2]
 
 
 def test_delete_leaves_nothing(host_plane: HostControlPlane) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,13 +25,13 @@ from api import events
 from api.app import create_app
 from engine.embedded import run_ferretdb, store_uri
 from engine.errors import TargetError
-from engine.net import free_port
 from engine.runner import OperationRunner
 from engine.settings import Settings
 from engine.spec import FunctionSpec
 from engine.target import ProgressSink
 from tests.fixtures.api import AUTH, NODE_CODE
 from tests.fixtures.fake_target import FakeTarget
+from tests.fixtures.threaded_server import listening, port_of, serving_on
 
 STEP_TIMEOUT_S = 60.0  # a hang guard: a loaded machine restarts the store slowly
 READ_TIMEOUT_S = 10.0
@@ -158,31 +157,20 @@ def serve(settings: Settings, target: FakeTarget) -> Iterator[Server]:
     """The real app on uvicorn in a thread. A stream still open at the end is cut after 2 s
     (uvicorn otherwise waits for every response to finish before shutting down)."""
     app = create_app(settings, target=target)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=free_port(),
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="events-server", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "the server exited during start-up"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        url = f"http://{config.host}:{config.port}"
-        timeout = httpx.Timeout(READ_TIMEOUT_S, connect=5)
-        with httpx.Client(base_url=url, timeout=timeout, headers=AUTH) as client:
-            yield Server(url, app, client)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the server did not stop"
+    with listening() as sock:
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port_of(sock),
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        with serving_on(config, sock, "events-server"):
+            url = f"http://{config.host}:{config.port}"
+            timeout = httpx.Timeout(READ_TIMEOUT_S, connect=5)
+            with httpx.Client(base_url=url, timeout=timeout, headers=AUTH) as client:
+                yield Server(url, app, client)
 
 
 @pytest.fixture

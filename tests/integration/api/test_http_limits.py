@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -16,10 +14,10 @@ import uvicorn
 
 from api.app import create_app
 from api.serving import server_options
-from engine.net import free_port
 from engine.settings import Settings
 from tests.fixtures.api import ADMIN_TOKEN
 from tests.fixtures.fake_target import FakeTarget
+from tests.fixtures.threaded_server import listening, port_of, serving_on
 
 HEADER_TIMEOUT_S = 1.0
 KEEP_ALIVE_S = 1.0
@@ -35,21 +33,11 @@ def served(settings: Settings, target: FakeTarget | None = None) -> Iterator[str
     """The real app on a free port in a thread, with the control plane's uvicorn options;
     yields its base URL."""
     app = create_app(settings, target=target or FakeTarget())
-    port = free_port()
     options: dict[str, Any] = {**server_options(settings), "log_level": "warning"}
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="served", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with listening() as sock:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port_of(sock), **options)
+        with serving_on(config, sock, "served"):
+            yield f"http://127.0.0.1:{port_of(sock)}"
 
 
 @pytest.fixture

@@ -25,6 +25,13 @@ const greeter = require('greeter');
 exports.handler = async () => ({ statusCode: 200, body: JSON.stringify({ hi: greeter.hi() }) });
 """
 
+NODE_ESM_APP = """
+import greeter from 'greeter';
+export const handler = async () => ({
+  statusCode: 200, body: JSON.stringify({ hi: greeter.hi() }),
+});
+"""
+
 
 @pytest.fixture(scope="module")
 def local_client(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
@@ -101,5 +108,6 @@ def test_a_node_layer_shared_by_two_functions(local_client: TestClient) -> None:
     ref = publish(local_client, "node-greet", files)
     first = deploy(local_client, "node-one", NODE_APP, "node", [ref])
     second = deploy(local_client, "node-two", NODE_APP, "node", [ref])
-    for key in (first, second):
+    esm = deploy(local_client, "node-esm", NODE_ESM_APP, "node", [ref])  # `import`, as Lambda's
+    for key in (first, second, esm):
         assert invoke(local_client, key) == {"hi": "hi from a layer"}
