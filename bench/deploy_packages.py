@@ -23,12 +23,14 @@ import zipfile
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from api.app import create_app
 from bench.invoke import percentile as pct
 from engine.settings import Settings
-from tests.fixtures.api import AUTH, LOCAL_URL
+from tests.fixtures.api import ADMIN_TOKEN, AUTH, LOCAL_URL
 
+PLAIN_APP = "def handler(event, context):\n    return {'plain': True}\n"
 PY_APP = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
 NODE_APP = (
     "const _ = require('lodash');\n"
@@ -36,7 +38,7 @@ NODE_APP = (
 )
 NODE_PACKAGE = {"name": "b", "version": "1.0.0", "dependencies": {"lodash": "4.17.21"}}
 CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
-    "python single file": ({"runtime": "python", "handler": "app.handler"}, {"app.py": PY_APP}),
+    "python single file": ({"runtime": "python", "handler": "app.handler"}, {"app.py": PLAIN_APP}),
     "python + six": (
         {"runtime": "python", "handler": "app.handler"},
         {"app.py": PY_APP, "requirements.txt": "six==1.17.0\n"},
@@ -88,7 +90,8 @@ def main() -> None:
     print(f"\ndeploy → first 200, local target, embedded store ({args.runs} cached runs, s)")
     print(f"{'case':<20}{'uncached':>10}{'cached p50':>12}{'cached max':>12}")
     with tempfile.TemporaryDirectory(prefix="lc-bench-packages-") as tmp:
-        settings = Settings(data_dir=Path(tmp), target="local")
+        token = SecretStr(ADMIN_TOKEN)  # what AUTH sends
+        settings = Settings(data_dir=Path(tmp), target="local", admin_token=token)
         with TestClient(create_app(settings), base_url=LOCAL_URL, headers=AUTH) as client:
             for name in CASES:
                 first = deploy_seconds(client, name, "first")

@@ -21,7 +21,7 @@ from tests.fixtures.kube import KubeCluster, start_kube_cluster
 from tests.fixtures.pulumi import pulumi_environment
 from tests.fixtures.s3 import s3_server
 from tests.parts import RECORD_ENV, SHARD_ENV
-from tests.sharding import DurationRecorder, ModuleShard
+from tests.sharding import DurationRecorder, UnitShard
 
 # Every control plane a test starts has this admin token (and clients send it: AUTH).
 os.environ["LAMBDACLONE_ADMIN_TOKEN"] = ADMIN_TOKEN
@@ -128,6 +128,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get(SHARD_ENV):
-        config.pluginmanager.register(ModuleShard(os.environ[SHARD_ENV]), "module-shard")
+        config.pluginmanager.register(UnitShard(os.environ[SHARD_ENV]), "unit-shard")
     if os.environ.get(RECORD_ENV):
         config.pluginmanager.register(DurationRecorder(Path(os.environ[RECORD_ENV])), "durations")

@@ -2,15 +2,14 @@
 
 Most of the suite's time is waiting — for a kubelet, a Pulumi `up`, a control plane coming back
 after a SIGKILL, a worker's sleep — so four processes on two cores finish far sooner than one.
-The parts are marker expressions that keep each test cluster in one process (the real node's
-and the kwok one's are two clusters; `tests/conftest.py` marks every test that uses one), put
-the crash test (`long`) beside the kwok cluster, and split the rest in two by module, balanced
-by the modules' recorded times (`tests/sharding.py`, `tests/durations.json`). Each part writes
-to its own log; the logs are printed whole, one after the other, and the exit status is the
-worst part's.
+The real node's tests are one part (its cluster starts once); everything else is split in
+three, balanced by recorded time (`tests/sharding.py`, `tests/durations.json`), with the kwok
+cluster's tests kept together in one of them (`tests/conftest.py` marks every test that uses
+either cluster). Each part writes to its own log; the logs are printed whole, one after the
+other, and the exit status is the worst part's.
 
 `python -m tests.parts [pytest arguments]`: the arguments go to every part (a part with no
-test selected is fine). `--record-durations` also writes each module's time of this run into
+test selected is fine). `--record-durations` also writes each unit's time of this run into
 `tests/durations.json`, for the next runs' split.
 """
 
@@ -24,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REST = "not (cluster or real_node or long)"
+NOT_REAL_NODE = "not real_node"
 PARTS = (
     ("real node", "real_node", ""),
-    ("kwok cluster and long", "(cluster or long) and not real_node", ""),
-    ("the rest, first half", REST, "0/2"),
-    ("the rest, second half", REST, "1/2"),
+    ("the rest, first third", NOT_REAL_NODE, "0/3"),
+    ("the rest, second third", NOT_REAL_NODE, "1/3"),
+    ("the rest, last third", NOT_REAL_NODE, "2/3"),
 )
 """(name, marker expression, shard of the modules: `tests/sharding.py`)."""
 NO_TESTS_COLLECTED = 5

@@ -33,6 +33,7 @@ import uvicorn
 
 from api.app import create_app
 from engine.artifact_tar import POD_OPT_DIR, ArtifactStore
+from engine.catalog import read_default_code
 from engine.kubernetes.artifact_pod import ARTIFACT_ANNOTATION, INIT_CONTAINER
 from tests.fixtures.api import AUTH
 from tests.fixtures.k8s_cluster import real_node_settings
@@ -198,7 +199,7 @@ CASES: dict[str, tuple[dict[str, Any], bytes | None, dict[str, Any]]] = {
         {"runtime": "express", "a": "1"},
     ),
     "provided": (  # the catalog's default bootstrap: a shell script that speaks the Runtime API
-        {"runtime": "provided", "version": "2018-06-01"},
+        {"runtime": "provided", "version": "2018-06-01", "file": read_default_code("provided")},
         None,
         {"message": "Hello from a shell bootstrap", "params": {"a": "1"}},
     ),
@@ -271,13 +272,13 @@ def host_plane(
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.1)
     plane = HostControlPlane(url, client, real_cluster, namespace, data_dir, ingress.url, {})
-    plane.layer_ref = publish_layer(plane, 1)
-    plane.keys = create_all(plane)
     try:
+        plane.layer_ref = publish_layer(plane, 1)
+        plane.keys = create_all(plane)
         yield plane
-    finally:
-        for key in plane.keys.values():
-            client.delete("/lambda", params={"key": key, "wait": "true"}, timeout=300)
+    finally:  # every function still there, also when a create failed
+        for item in client.get("/lambda/list", params={"limit": 100}).json()["items"]:
+            client.delete("/lambda", params={"key": item["key"], "wait": "true"}, timeout=300)
         server.should_exit = True
         thread.join(timeout=30)
         client.close()
