@@ -13,7 +13,12 @@ read timeout either, so the limits live in one protocol subclass (ADR 0035):
 - a kept-alive connection idle for `keep_alive_s` is closed (uvicorn's own timer);
 - a request HTTP cannot parse gets 400 `bad_request`;
 
-each one the API's JSON error body, then the connection is closed.
+each one the API's JSON error body, then the connection is closed — gracefully: the answer is
+followed by a half-close, and what the client still sends is read and dropped for `LINGER_S`
+before the socket closes. Closing at once with the client's bytes unread makes the kernel
+answer them with a reset, which can destroy the response before the client reads it (the
+"lingering close" of RFC 9112 §9.6): a client still sending its slow header got a reset, not
+its 408.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from api.dataplane.listen import behind_data_plane
 from api.errors import HTTP_CODES, error_body
 from engine.settings import Settings
 
+LINGER_S = 2.0
 MESSAGES = {
     400: "the request is not valid HTTP/1.1",
     408: "the request's headers did not arrive in time",
@@ -66,6 +72,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._headers = 0
         self._refusal = 400
         self._head_timer: asyncio.TimerHandle | None = None
+        self._lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -76,6 +83,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # refused already: read only so the kernel does not answer with a reset
         if self._in_head:
             self._received += len(data)
         super().data_received(data)
@@ -132,7 +141,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(408)
 
     def _refuse(self, status: int) -> None:
-        if not self.transport.is_closing():
+        if not self.transport.is_closing() and not self._lingering:
             self._send_error(status)
 
     def _send_error(self, status: int) -> None:
@@ -148,7 +157,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
 
 
 def protocol_with(limits: HttpLimits) -> type[LimitedHttpToolsProtocol]:

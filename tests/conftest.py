@@ -5,10 +5,8 @@ leaves nothing running or on disk afterwards."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pymongo
 import pytest
 
 from engine.embedded import run_ferretdb
+from tests.fixtures import event_loop
 from tests.fixtures.api import ADMIN_TOKEN
 from tests.fixtures.kube import KubeCluster, start_kube_cluster
 from tests.fixtures.pulumi import pulumi_environment
@@ -76,20 +75,8 @@ def data_dir(tmp_path: Path) -> Path:
 def current_event_loop() -> Iterator[None]:
     """Pulumi's mock runtime calls `asyncio.get_event_loop()`, which raises once an earlier
     test's `asyncio.run()` has left no current loop; give such tests a fresh one."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            asyncio.get_event_loop()
-        except RuntimeError:
-            pass
-        else:
-            yield
-            return
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield
-    asyncio.set_event_loop(None)
-    loop.close()
+    with event_loop.current_event_loop():
+        yield
 
 
 ALLOW_SKIPS_ENV = "LAMBDACLONE_ALLOW_SKIPS"

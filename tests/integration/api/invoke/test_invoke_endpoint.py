@@ -379,13 +379,16 @@ def test_updates_under_traffic_never_fail_a_request(serve: Serve) -> None:
 
     thread = threading.Thread(target=traffic)
     thread.start()
-    time.sleep(0.3)
+    # each change waits for traffic to have seen the state before it (not for a fixed time:
+    # a loaded machine may take longer than any sleep to send the first request)
+    wait_until(lambda: "v1" in versions, what="v1 served under traffic")
     deploy(server, make_spec("python", PY_ECHO, key=v1.key, env={"ECHO_VERSION": "v2"}))
-    time.sleep(0.5)
+    wait_until(lambda: versions[-1] == "v2", what="v2 served under traffic")
     broken = make_spec("python", "def handler(:\n", key=v1.key)
     with pytest.raises(Exception, match="HandlerLoadError"):
         deploy(server, broken)
-    time.sleep(0.3)
+    served = len(versions)
+    wait_until(lambda: len(versions) > served, what="traffic after the failed deploy")
     stop.set()
     thread.join()
     assert set(statuses) == {200}
