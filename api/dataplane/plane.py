@@ -112,8 +112,14 @@ class DataPlane:
         self.pushed, self._pushed_to = table, child
 
     async def _keep_synced(self) -> None:
+        """Runs for the data plane's life: a push that fails (the process died under it, a
+        function changing meanwhile) is logged and retried at the next tick, never the end
+        of syncing — a restarted data plane would otherwise never get its routes."""
         while True:
-            await self.sync()
+            try:
+                await self.sync()
+            except Exception:  # a background loop's boundary: the next tick pushes again
+                log.exception("pushing the route table to the data plane failed")
             with contextlib.suppress(TimeoutError):  # workers come and go: look every SYNC_S
                 await asyncio.wait_for(self._wake.wait(), SYNC_S)
             self._wake.clear()
