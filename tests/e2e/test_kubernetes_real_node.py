@@ -348,7 +348,8 @@ class Stream:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
-        with httpx.Client(timeout=10) as client:
+        # a slow answer is not a failed one: on a loaded machine one can take over 10 s
+        with httpx.Client(timeout=30) as client:
             while not self.stop.is_set():
                 try:
                     answer = client.get(self.url, params={"a": "1"})

@@ -64,6 +64,7 @@ def plane(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "invoke_queue_wait_ms": "300",
         "idle_timeout_s": str(IDLE_S),
         "max_payload_bytes": str(MAX_PAYLOAD),
+        "worker_start_timeout_s": "30",  # a loaded machine starts a worker slowly
     }
     served = Served(data_dir, settings=settings).wait_serving()
     yield served
