@@ -9,10 +9,10 @@ in the failure report); step screenshots taken by the tests land there too.
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -65,17 +65,27 @@ def pytest_runtest_makereport(
 
 
 @contextlib.contextmanager
-def _serve(settings: Settings, sock: socket.socket) -> Iterator[str]:
-    """`create_app(settings)` on uvicorn in a thread (lifespan included), until the block ends."""
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-    )
-    with serving_on(config, sock, "console-e2e-server", SERVER_START_TIMEOUT_S):
-        yield f"http://{settings.host}:{settings.port}"
+def _serve(mongo_uri: str, database: str, data_dir: Path, **extra: Any) -> Iterator[str]:
+    """The app (these settings, on a loopback port bound first) on uvicorn in a thread,
+    lifespan included, until the block ends; yields its base URL."""
+    with listening() as sock:
+        settings = Settings(
+            mongodb_uri=mongo_uri,
+            database=database,
+            data_dir=data_dir,
+            host="127.0.0.1",
+            port=port_of(sock),
+            **extra,
+        )
+        config = uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
+        )
+        with serving_on(config, sock, "console-e2e-server", SERVER_START_TIMEOUT_S):
+            yield f"http://{settings.host}:{settings.port}"
 
 
 @pytest.fixture
@@ -84,17 +94,10 @@ def console(mongo_uri: str, mongo_db_name: str, tmp_path: Path) -> Iterator[Cons
     data_dir.mkdir()
     artifacts = tmp_path / "screenshots"
     artifacts.mkdir()
-    with contextlib.ExitStack() as stack:
-        sock = stack.enter_context(listening())
-        settings = Settings(
-            mongodb_uri=mongo_uri,
-            database=mongo_db_name,
-            data_dir=data_dir,
-            host="127.0.0.1",
-            port=port_of(sock),
-        )
-        url = stack.enter_context(_serve(settings, sock))
-        client = stack.enter_context(httpx.Client(base_url=url, timeout=30, headers=AUTH))
+    with (
+        _serve(mongo_uri, mongo_db_name, data_dir) as url,
+        httpx.Client(base_url=url, timeout=30, headers=AUTH) as client,
+    ):
         yield Console(url=url, api=client, artifacts=artifacts)
 
 

@@ -24,9 +24,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from engine.net import free_port
-from engine.settings import Settings
 from tests.e2e.conftest import _serve
-from tests.fixtures.threaded_server import listening, port_of
 
 pytestmark = pytest.mark.browser
 
@@ -159,20 +157,11 @@ def setup(mongo_uri: str, mongo_db_name: str, tmp_path: Path) -> Iterator[Setup]
     data_dir.mkdir()
     page_port = free_port()
     page_origin = f"http://localhost:{page_port}"
-    with listening() as sock:
-        settings = Settings(
-            mongodb_uri=mongo_uri,
-            database=mongo_db_name,
-            data_dir=data_dir,
-            host="127.0.0.1",
-            port=port_of(sock),
-            original_api="public",
-            cors_origins=(page_origin,),
-        )
-        with _serve(settings, sock) as api:
-            html = PAGE.replace("__API__", api)
-            with _page_server(html, page_port):
-                yield Setup(api=api, page_origin=page_origin)
+    extra = {"original_api": "public", "cors_origins": (page_origin,)}
+    with _serve(mongo_uri, mongo_db_name, data_dir, **extra) as api:
+        html = PAGE.replace("__API__", api)
+        with _page_server(html, page_port):
+            yield Setup(api=api, page_origin=page_origin)
 
 
 @pytest.fixture
